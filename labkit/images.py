@@ -1,0 +1,132 @@
+"""Offline test-host images: debootstrap a Debian root, `docker import` it, `docker build` on top.
+
+No registry can be pulled from, so every layer is made from Debian packages. Each image is
+tagged by a hash of its recipe and is rebuilt only when that recipe changes.
+"""
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from labkit import paths
+
+# Bump when the way base roots are made changes in a way the inputs below do not show.
+BASE_RECIPE_REVISION = "1"
+BASE_PACKAGES = ("systemd", "systemd-sysv", "dbus", "python3")
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+
+
+@dataclass(frozen=True)
+class Flavour:
+    name: str
+    suite: str
+
+
+FLAVOURS = {
+    "debian12": Flavour("debian12", "bookworm"),
+    "debian13": Flavour("debian13", "trixie"),
+}
+OCI_LIKE_REPO = "flowspace/oci-like"
+BASE_REPO = "flowspace/debian-systemd"
+
+
+def _digest(parts: list[bytes]) -> str:
+    sha = hashlib.sha256()
+    for part in parts:
+        sha.update(len(part).to_bytes(8, "big"))
+        sha.update(part)
+    return sha.hexdigest()[:12]
+
+
+def _tree_parts(root: Path) -> list[bytes]:
+    parts = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        parts.append(str(path.relative_to(root)).encode())
+        parts.append(path.read_bytes())
+    return parts
+
+
+def base_tag(flavour: Flavour) -> str:
+    recipe = [BASE_RECIPE_REVISION.encode(), flavour.suite.encode(), " ".join(BASE_PACKAGES).encode()]
+    return f"{BASE_REPO}:{flavour.name}-{_digest(recipe)}"
+
+
+def oci_like_tag(flavour: Flavour, recipe_dir: Path | None = None) -> str:
+    recipe_dir = recipe_dir or paths.IMAGES_DIR / "oci-like"
+    recipe = [base_tag(flavour).encode(), *_tree_parts(recipe_dir)]
+    recipe.append(paths.host_ca_bundle().read_bytes())
+    recipe.append(paths.lab_key().with_suffix(".pub").read_bytes())
+    return f"{OCI_LIKE_REPO}:{flavour.name}-{_digest(recipe)}"
+
+
+def alias_tag(flavour: Flavour) -> str:
+    """The moving tag molecule and the lab use; it always points at the current recipe."""
+    return f"{OCI_LIKE_REPO}:{flavour.name}"
+
+
+def image_exists(tag: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
+
+
+def _log(message: str) -> None:
+    print(f"[images] {message}", file=sys.stderr, flush=True)
+
+
+def build_base(flavour: Flavour, mirror: str = DEFAULT_MIRROR) -> str:
+    tag = base_tag(flavour)
+    if image_exists(tag):
+        return tag
+    if shutil.which("debootstrap") is None:
+        raise RuntimeError("debootstrap is not installed (Debian/Ubuntu: apt-get install debootstrap)")
+    _log(f"debootstrapping {flavour.suite} for {tag} (about a minute)")
+    with tempfile.TemporaryDirectory(prefix=f"flowspace-{flavour.name}-", dir="/var/tmp") as work:
+        root = Path(work) / "root"
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
+             flavour.suite, str(root), mirror],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        tar = subprocess.Popen(
+            ["tar", "-C", str(root), "-c", "--numeric-owner",
+             "--exclude=./proc/*", "--exclude=./sys/*", "--exclude=./dev/*", "."],
+            stdout=subprocess.PIPE,
+        )
+        subprocess.run(
+            ["docker", "import", "--change", 'CMD ["/lib/systemd/systemd"]', "-", tag],
+            stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL,
+        )
+        if tar.wait() != 0:
+            raise RuntimeError(f"tar of the {flavour.suite} root failed")
+    return tag
+
+
+def build_oci_like(flavour: Flavour) -> str:
+    base = build_base(flavour)
+    recipe_dir = paths.IMAGES_DIR / "oci-like"
+    tag = oci_like_tag(flavour, recipe_dir)
+    if not image_exists(tag):
+        _log(f"building {tag}")
+        with tempfile.TemporaryDirectory(prefix="flowspace-build-") as work:
+            context = Path(work)
+            shutil.copytree(recipe_dir, context, dirs_exist_ok=True)
+            (context / "context").mkdir()
+            shutil.copy(paths.lab_key().with_suffix(".pub"), context / "context" / "authorized_keys")
+            shutil.copy(paths.host_ca_bundle(), context / "context" / "ca-certificates.crt")
+            subprocess.run(
+                ["docker", "build", "--quiet", "--build-arg", f"BASE_IMAGE={base}",
+                 "--label", f"org.flowspace.recipe={tag}", "-t", tag, str(context)],
+                check=True, stdout=subprocess.DEVNULL,
+            )
+    subprocess.run(["docker", "tag", tag, alias_tag(flavour)], check=True)
+    return tag
+
+
+def build(names: list[str]) -> list[str]:
+    unknown = [name for name in names if name not in FLAVOURS]
+    if unknown:
+        raise ValueError(f"unknown image flavour(s) {unknown}; choose from {sorted(FLAVOURS)}")
+    return [build_oci_like(FLAVOURS[name]) for name in names]
