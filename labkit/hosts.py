@@ -111,7 +111,7 @@ def _ssh_banner(port: int) -> bool:
 
 
 def remove(name: str) -> None:
-    subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
+    subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True, check=False)
 
 
 def lab_containers() -> list[str]:

@@ -69,7 +69,8 @@ def alias_tag(flavour: Flavour) -> str:
 
 
 def image_exists(tag: str) -> bool:
-    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
+    inspect = subprocess.run(["docker", "image", "inspect", tag], capture_output=True, check=False)
+    return inspect.returncode == 0
 
 
 def _log(message: str) -> None:
