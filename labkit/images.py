@@ -117,11 +117,14 @@ def build_oci_like(flavour: Flavour) -> str:
             (context / "context").mkdir()
             shutil.copy(paths.lab_key().with_suffix(".pub"), context / "context" / "authorized_keys")
             shutil.copy(paths.host_ca_bundle(), context / "context" / "ca-certificates.crt")
-            subprocess.run(
-                ["docker", "build", "--quiet", "--build-arg", f"BASE_IMAGE={base}",
+            # Output only on failure: the legacy builder's deprecation banner is noise here.
+            result = subprocess.run(
+                ["docker", "build", "--build-arg", f"BASE_IMAGE={base}",
                  "--label", f"org.flowspace.recipe={tag}", "-t", tag, str(context)],
-                check=True, stdout=subprocess.DEVNULL,
+                capture_output=True, text=True, check=False,
             )
+            if result.returncode != 0:
+                raise RuntimeError(f"docker build of {tag} failed:\n{result.stdout[-4000:]}{result.stderr}")
     subprocess.run(["docker", "tag", tag, alias_tag(flavour)], check=True)
     return tag
 
