@@ -1,0 +1,79 @@
+"""Filters for the stack's port model: the public ports roles declare for the firewall.
+
+A declaration is a dict: port (int), optional port_end (int, inclusive), protocol (tcp|udp),
+purpose (short text shown in firewall rule comments).
+"""
+
+import re
+
+from ansible.errors import AnsibleFilterError
+
+DOCUMENTATION = r"""
+name: port_declaration_errors
+short_description: What is wrong with a list of public port declarations
+description:
+  - Returns one message per problem (bad port numbers, reversed ranges, unknown protocols,
+    unsafe purposes, overlapping declarations); an empty list means the declarations are valid.
+positional: _input
+options:
+  _input:
+    description: The declarations (C(port), C(port_end), C(protocol), C(purpose)).
+    type: list
+    elements: dict
+    required: true
+"""
+
+PURPOSE = re.compile(r"^[A-Za-z0-9 ._:/-]{1,60}$")
+PROTOCOLS = ("tcp", "udp")
+
+
+def _is_port(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
+
+
+def _describe(entry):
+    return f"{entry.get('protocol')}/{entry.get('port')}" + (
+        f"-{entry['port_end']}" if entry.get("port_end") is not None else ""
+    )
+
+
+def port_declaration_errors(declarations):
+    if not isinstance(declarations, list):
+        raise AnsibleFilterError("port_declaration_errors expects a list of port declarations")
+    errors = []
+    spans = []
+    for index, entry in enumerate(declarations):
+        where = f"entry {index} ({_describe(entry) if isinstance(entry, dict) else entry!r})"
+        if not isinstance(entry, dict):
+            errors.append(f"{where}: must be a dict with port, protocol and purpose")
+            continue
+        unknown = sorted(set(entry) - {"port", "port_end", "protocol", "purpose"})
+        if unknown:
+            errors.append(f"{where}: unknown key(s) {', '.join(unknown)}")
+        port, end = entry.get("port"), entry.get("port_end")
+        if not _is_port(port):
+            errors.append(f"{where}: port must be an integer from 1 to 65535, got {port!r}")
+        if end is not None and not _is_port(end):
+            errors.append(f"{where}: port_end must be an integer from 1 to 65535, got {end!r}")
+        elif end is not None and _is_port(port) and end < port:
+            errors.append(f"{where}: port_end {end} is below port {port}")
+        if entry.get("protocol") not in PROTOCOLS:
+            errors.append(f"{where}: protocol must be tcp or udp, got {entry.get('protocol')!r}")
+        if not isinstance(entry.get("purpose"), str) or not PURPOSE.match(entry["purpose"]):
+            errors.append(
+                f"{where}: purpose must be 1-60 letters, digits, spaces or .:/_-, got {entry.get('purpose')!r}"
+            )
+        if _is_port(port) and (end is None or _is_port(end)) and entry.get("protocol") in PROTOCOLS:
+            spans.append((entry["protocol"], port, end or port, where))
+    spans.sort()
+    for (proto_a, _start_a, end_a, where_a), (proto_b, start_b, _end_b, where_b) in zip(
+        spans, spans[1:], strict=False
+    ):
+        if proto_a == proto_b and start_b <= end_a:
+            errors.append(f"{where_a} and {where_b} overlap")
+    return errors
+
+
+class FilterModule:
+    def filters(self):
+        return {"port_declaration_errors": port_declaration_errors}
