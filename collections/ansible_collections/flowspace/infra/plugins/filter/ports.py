@@ -6,8 +6,6 @@ purpose (short text shown in firewall rule comments).
 
 import re
 
-from ansible.errors import AnsibleFilterError
-
 DOCUMENTATION = r"""
 name: port_declaration_errors
 short_description: What is wrong with a list of public port declarations
@@ -39,7 +37,7 @@ def _describe(entry):
 
 def port_declaration_errors(declarations):
     if not isinstance(declarations, list):
-        raise AnsibleFilterError("port_declaration_errors expects a list of port declarations")
+        return [f"must be a list of port declarations, got {type(declarations).__name__}"]
     errors = []
     spans = []
     for index, entry in enumerate(declarations):
@@ -61,7 +59,8 @@ def port_declaration_errors(declarations):
             errors.append(f"{where}: protocol must be tcp or udp, got {entry.get('protocol')!r}")
         if not isinstance(entry.get("purpose"), str) or not PURPOSE.match(entry["purpose"]):
             errors.append(
-                f"{where}: purpose must be 1-60 letters, digits, spaces or .:/_-, got {entry.get('purpose')!r}"
+                f"{where}: purpose must be 1-60 letters, digits, spaces or .:/_-, "
+                f"got {entry.get('purpose')!r}"
             )
         if _is_port(port) and (end is None or _is_port(end)) and entry.get("protocol") in PROTOCOLS:
             spans.append((entry["protocol"], port, end or port, where))
