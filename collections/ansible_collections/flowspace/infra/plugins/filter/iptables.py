@@ -41,6 +41,18 @@ def iptables_save_sections(text):
     return {name: iptables_normalize("\n".join(lines)) for name, lines in sections.items()}
 
 
+def iptables_drift(live_sections_text, wanted):
+    """Families (section names) whose live rules differ from the wanted rule text, sorted."""
+    live = iptables_save_sections(live_sections_text)
+    return sorted(
+        family for family, text in wanted.items() if live.get(family) != iptables_normalize(text)
+    )
+
+
 class FilterModule:
     def filters(self):
-        return {"iptables_normalize": iptables_normalize, "iptables_save_sections": iptables_save_sections}
+        return {
+            "iptables_normalize": iptables_normalize,
+            "iptables_save_sections": iptables_save_sections,
+            "iptables_drift": iptables_drift,
+        }

@@ -1,0 +1,83 @@
+"""Run a playbook against test hosts and read back, per task, what changed."""
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conftest import REPO_ROOT, VENV_BIN
+from labkit import paths
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    output: str
+    changed_tasks: dict[str, list[str]] = field(default_factory=dict)  # host -> task names
+    failures: dict[str, list[str]] = field(default_factory=dict)  # host -> messages
+
+    def changed(self, host: str) -> list[str]:
+        return self.changed_tasks.get(host, [])
+
+
+def write_inventory(path: Path, hosts: dict[str, dict]) -> Path:
+    """A static inventory putting every host in the stack's groups."""
+    inventory = {
+        "all": {
+            "children": {
+                "oci": {
+                    "hosts": hosts,
+                    "children": {
+                        group: {"hosts": dict.fromkeys(hosts)} for group in ("edge", "livekit", "socket")
+                    },
+                }
+            }
+        }
+    }
+    path.write_text(json.dumps(inventory))
+    return path
+
+
+def ssh_host_vars(port: int) -> dict:
+    return {
+        "ansible_host": "127.0.0.1",
+        "ansible_port": port,
+        "ansible_user": "ubuntu",
+        "ansible_ssh_private_key_file": str(paths.lab_key()),
+        "ansible_ssh_common_args": (
+            "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+        ),
+    }
+
+
+def docker_host_vars(container: str) -> dict:
+    return {"ansible_connection": "community.docker.docker", "ansible_host": container}
+
+
+def run_playbook(inventory: Path, playbook: str, *args: str, timeout: float = 900) -> PlaybookRun:
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+        "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+    }
+    result = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), playbook, *args],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, env=env, check=False,
+    )
+    run = PlaybookRun(result.returncode, result.stdout + result.stderr)
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        return run
+    for play in report.get("plays", []):
+        for task in play.get("tasks", []):
+            name = task["task"]["name"]
+            for host, outcome in task.get("hosts", {}).items():
+                if outcome.get("changed"):
+                    run.changed_tasks.setdefault(host, []).append(name)
+                if outcome.get("failed") or outcome.get("unreachable"):
+                    run.failures.setdefault(host, []).append(str(outcome.get("msg", "")))
+    return run

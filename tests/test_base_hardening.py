@@ -1,0 +1,182 @@
+"""base_hardening over SSH, as production runs it: drift is reported by --check without being
+touched, healed by a re-run, and bad input fails before anything on the host changes."""
+
+import json
+
+import pytest
+from ansible_run import docker_host_vars, run_playbook, ssh_host_vars, write_inventory
+
+from labkit import hosts
+
+pytestmark = pytest.mark.integration
+
+SSH_PORTS = {"debian12": 2311, "debian13": 2312}
+PLAYBOOK = "playbooks/base.yml"
+
+SSHD_TASK = "Write the hardened sshd settings (first drop-in, so its values win)"
+SYSCTL_TASK = "Write the sysctl settings applied at boot"
+# Each injected drift: the command, the task --check must report it with, the task that heals it.
+DRIFTS = {
+    "altered sshd config": (
+        "echo 'PasswordAuthentication yes' >> /etc/ssh/sshd_config.d/00-base-hardening.conf",
+        SSHD_TASK,
+        SSHD_TASK,
+    ),
+    "flushed firewall": (
+        "iptables -F",
+        "Report the live drift a real run would reload",
+        "Load the rules where the live tables drifted from them",
+    ),
+    "stopped fail2ban": ("systemctl stop fail2ban", "Run fail2ban", "Run fail2ban"),
+    "edited sysctl file": (
+        "sed -i 's/^net.core.rmem_max = .*/net.core.rmem_max = 212992/' /etc/sysctl.d/90-base-hardening.conf",
+        SYSCTL_TASK,
+        SYSCTL_TASK,
+    ),
+}
+
+
+def task_names(names: list[str]) -> set[str]:
+    """Task names as the json callback reports them: role prefix dropped."""
+    return {name.split(" : ", 1)[-1] for name in names}
+
+
+def host_state(host: hosts.Host) -> dict[str, str]:
+    """What the drift checks look at, read straight from the host."""
+    return {
+        "sshd": host.exec("cat", "/etc/ssh/sshd_config.d/00-base-hardening.conf", check=False).stdout,
+        "firewall": host.exec("iptables", "-S", "INPUT").stdout,
+        "fail2ban": host.exec("systemctl", "is-active", "fail2ban", check=False).stdout.strip(),
+        "sysctl": host.exec("cat", "/etc/sysctl.d/90-base-hardening.conf", check=False).stdout,
+    }
+
+
+@pytest.fixture(scope="module", params=sorted(SSH_PORTS))
+def hardened(request, tmp_path_factory):
+    flavour = request.param
+    host = hosts.start(f"flowspace-pytest-base-{flavour}", flavour, SSH_PORTS[flavour])
+    inventory = write_inventory(
+        tmp_path_factory.mktemp(flavour) / "hosts.json", {host.name: ssh_host_vars(host.ssh_port)}
+    )
+    first = run_playbook(inventory, PLAYBOOK)
+    assert first.returncode == 0, first.output[-3000:]
+    yield host, inventory
+    hosts.remove(host.name)
+
+
+def test_converged_host_reports_nothing_to_do(hardened) -> None:
+    host, inventory = hardened
+    again = run_playbook(inventory, PLAYBOOK)
+    assert again.returncode == 0, again.output[-3000:]
+    assert again.changed(host.name) == []
+    check = run_playbook(inventory, PLAYBOOK, "--check", "--diff")
+    assert check.returncode == 0, check.output[-3000:]
+    assert check.changed(host.name) == []
+
+
+def test_drift_is_reported_by_check_then_healed(hardened) -> None:
+    host, inventory = hardened
+    for command, _reported_by, _healed_by in DRIFTS.values():
+        host.exec("sh", "-c", command)
+    drifted = host_state(host)
+
+    check = run_playbook(inventory, PLAYBOOK, "--check", "--diff")
+    assert check.returncode == 0, check.output[-3000:]
+    reported = task_names(check.changed(host.name))
+    for drift, (_command, task, _healed_by) in DRIFTS.items():
+        assert task in reported, f"--check did not report the {drift}: {sorted(reported)}"
+    assert host_state(host) == drifted, "--check changed the host"
+
+    heal = run_playbook(inventory, PLAYBOOK)
+    assert heal.returncode == 0, heal.output[-3000:]
+    healed = task_names(heal.changed(host.name))
+    for drift, (_command, _reported_by, task) in DRIFTS.items():
+        assert task in healed, f"the re-run did not heal the {drift}: {sorted(healed)}"
+    state = host_state(host)
+    assert "PasswordAuthentication yes" not in state["sshd"]
+    assert state["firewall"].splitlines()[-1] == "-A INPUT -j REJECT --reject-with icmp-host-prohibited"
+    assert state["fail2ban"] == "active"
+    assert "net.core.rmem_max = 5000000" in state["sysctl"]
+
+    settled = run_playbook(inventory, PLAYBOOK)
+    assert settled.returncode == 0, settled.output[-3000:]
+    assert settled.changed(host.name) == []
+
+
+# (extra vars, words the error must contain)
+BAD_INPUT = {
+    "unknown area switch": ({"base_hardening_sshh_enabled": False}, "base_hardening_sshh_enabled"),
+    "port out of range": (
+        {"flowspace_public_ports": [{"port": 70000, "protocol": "tcp", "purpose": "https"}]},
+        "port must be an integer from 1 to 65535, got 70000",
+    ),
+    "unknown protocol": (
+        {"flowspace_public_ports": [{"port": 443, "protocol": "sctp", "purpose": "https"}]},
+        "protocol",
+    ),
+    "overlapping ports": (
+        {"flowspace_public_ports": [
+            {"port": 50000, "port_end": 60000, "protocol": "udp", "purpose": "ice"},
+            {"port": 55000, "protocol": "udp", "purpose": "other"},
+        ]},
+        "overlap",
+    ),
+    "unsafe purpose": (
+        {"flowspace_public_ports": [{"port": 443, "protocol": "tcp", "purpose": 'x" -j ACCEPT'}]},
+        "purpose must be",
+    ),
+    "ssh port as a public port": (
+        {"flowspace_public_ports": [{"port": 22, "protocol": "tcp", "purpose": "ssh"}]},
+        "the SSH port",
+    ),
+    "vfat blacklisted": ({"base_hardening_kernel_modules_disabled": ["dccp", "vfat"]}, "UEFI"),
+    "wrong type": ({"base_hardening_ssh_port": "twenty-two"}, "base_hardening_ssh_port"),
+    "unknown admin user": ({"base_hardening_admin_user": "nobody-here"}, "does not exist"),
+}
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    """A fresh host reached through docker exec, so its admin user can lose its key."""
+    host = hosts.start("flowspace-pytest-base-pristine", "debian12", 2313)
+    inventory = write_inventory(tmp_path_factory.mktemp("pristine") / "hosts.json",
+                                {host.name: docker_host_vars(host.name)})
+    yield host, inventory
+    hosts.remove(host.name)
+
+
+def untouched(host: hosts.Host) -> None:
+    drop_in = "/etc/ssh/sshd_config.d/00-base-hardening.conf"
+    assert host.exec("test", "-e", drop_in, check=False).returncode != 0
+    assert host.exec("dpkg", "-s", "fail2ban", check=False).returncode != 0
+    cloud_init = host.exec("cat", "/etc/ssh/sshd_config.d/50-cloud-init.conf").stdout
+    assert "PasswordAuthentication yes" in cloud_init
+    assert host.exec("iptables", "-S", "INPUT").stdout.count("-j ACCEPT") == 5
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_input_fails_before_the_host_changes(pristine, tmp_path, case: str) -> None:
+    host, inventory = pristine
+    extra, expected = BAD_INPUT[case]
+    extra_file = tmp_path / "extra.json"
+    extra_file.write_text(json.dumps(extra))
+    run = run_playbook(inventory, PLAYBOOK, "-e", f"@{extra_file}")
+    assert run.returncode != 0
+    messages = " ".join(run.failures.get(host.name, []))
+    assert expected in messages, messages or run.output[-3000:]
+    assert run.changed(host.name) == []
+    untouched(host)
+
+
+def test_admin_without_a_key_stops_the_role(pristine) -> None:
+    host, inventory = pristine
+    host.exec("mv", "/home/ubuntu/.ssh/authorized_keys", "/home/ubuntu/.ssh/authorized_keys.away")
+    try:
+        run = run_playbook(inventory, PLAYBOOK)
+        assert run.returncode != 0
+        messages = " ".join(run.failures.get(host.name, []))
+        assert "has no SSH key" in messages and "Nothing was changed" in messages, messages
+        assert run.changed(host.name) == []
+        untouched(host)
+    finally:
+        host.exec("mv", "/home/ubuntu/.ssh/authorized_keys.away", "/home/ubuntu/.ssh/authorized_keys")
