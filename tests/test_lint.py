@@ -1,6 +1,9 @@
 """Lint gates: every file the project ships passes its linter, every playbook parses."""
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from conftest import REPO_ROOT, run_tool, tail
 
@@ -32,3 +35,24 @@ def test_playbook_syntax(playbook: str, inventory: str) -> None:
     result = run_tool("ansible-playbook", "--syntax-check", "-i", inventory, playbook)
     assert result.returncode == 0, tail(result)
 
+
+
+def role_options(role: Path) -> set[str]:
+    spec = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
+    return set(spec["argument_specs"]["main"]["options"])
+
+
+ROLES = sorted(path.parent.parent for path in (REPO_ROOT / "roles").glob("*/meta/argument_specs.yml"))
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[role.name for role in ROLES])
+def test_role_readme_explains_every_variable(role: Path) -> None:
+    readme = (role / "README.md").read_text()
+    missing = sorted(name for name in role_options(role) if name not in readme)
+    assert not missing, f"{role.name}/README.md does not mention {missing}"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[role.name for role in ROLES])
+def test_role_defaults_match_the_argument_spec(role: Path) -> None:
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
+    assert set(defaults) == role_options(role)
