@@ -6,8 +6,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import REPO_ROOT, VENV_BIN
 from labkit import paths
+from support import REPO_ROOT, VENV_BIN
 
 
 @dataclass

@@ -4,8 +4,8 @@ touched, healed by a re-run, and bad input fails before anything on the host cha
 import json
 
 import pytest
-from ansible_run import docker_host_vars, run_playbook, ssh_host_vars, write_inventory
 
+from ansible_run import docker_host_vars, run_playbook, ssh_host_vars, write_inventory
 from labkit import hosts
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO_ROOT, run_tool, tail
+from support import REPO_ROOT, run_tool, tail
 
 PLAYBOOKS = sorted(
     str(path.relative_to(REPO_ROOT))

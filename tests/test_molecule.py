@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import REPO_ROOT, run_tool, tail
+from support import REPO_ROOT, run_tool, tail
 
 SCENARIOS = sorted(path.parent.name for path in (REPO_ROOT / "molecule").glob("*/molecule.yml"))
 
