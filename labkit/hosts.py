@@ -68,12 +68,20 @@ class Host:
         ).stdout.strip()
 
 
-def start(name: str, flavour: str, ssh_port: int, published: dict[int, int] | None = None,
-          timeout: float = 90) -> Host:
-    """Start (or replace) a host container and wait until systemd and sshd are up."""
+def start(name: str, flavour: str, ssh_port: int, published: dict[int, int] | None = None, *,
+          timeout: float = 90, reuse: bool = False) -> Host:
+    """Start (or replace) a host container and wait until systemd and sshd are up.
+
+    With reuse, a running container of the same name made from the current image is kept, so a
+    re-run converges the host it converged before instead of a new one.
+    """
     images.build([flavour])
     platform = shared_platform(flavour)
     published = published or {}
+    if reuse and _running_from(name, platform["image"]):
+        host = Host(name, flavour, ssh_port, published)
+        wait_until_booted(host, timeout)
+        return host
     remove(name)
     ports = ["-p", f"127.0.0.1:{ssh_port}:22"]
     for container_port, host_port in published.items():
@@ -100,6 +108,15 @@ def wait_until_booted(host: Host, timeout: float) -> None:
             return
         time.sleep(1)
     raise TimeoutError(f"{host.name} did not boot within {timeout}s (systemd: {state or 'unknown'})")
+
+
+def _running_from(name: str, image: str) -> bool:
+    def inspect(*args: str) -> str:
+        return subprocess.run(["docker", "inspect", *args], capture_output=True, text=True,
+                              check=False).stdout.strip()
+
+    running = inspect("-f", "{{.State.Running}} {{.Image}}", name).split()
+    return running[:1] == ["true"] and running[1:] == [inspect("-f", "{{.Id}}", image)]
 
 
 def _ssh_banner(port: int) -> bool:

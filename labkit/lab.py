@@ -29,9 +29,12 @@ def inventory_hosts(inventory: Path = LAB_INVENTORY) -> dict[str, dict]:
 
 
 def up() -> list[hosts.Host]:
+    """Start the lab hosts; a host already running from the current image is kept."""
     started = []
     for name, variables in inventory_hosts().items():
-        started.append(hosts.start(name, variables["lab_flavour"], int(variables["ansible_port"])))
+        started.append(
+            hosts.start(name, variables["lab_flavour"], int(variables["ansible_port"]), reuse=True)
+        )
     return started
 
 
