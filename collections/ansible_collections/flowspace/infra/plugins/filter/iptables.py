@@ -2,6 +2,8 @@
 
 import re
 
+from ansible_collections.flowspace.infra.plugins.module_utils.sections import split_sections
+
 DOCUMENTATION = r"""
 name: iptables_normalize
 short_description: An iptables-save text as a comparable list of lines
@@ -30,15 +32,7 @@ def iptables_normalize(text):
 
 def iptables_save_sections(text):
     """Text of sections headed `== NAME`, each an iptables-save dump, to {NAME: normalized lines}."""
-    sections = {}
-    current = None
-    for raw in str(text).splitlines():
-        if raw.startswith("== "):
-            current = raw[3:].strip()
-            sections[current] = []
-        elif current is not None:
-            sections[current].append(raw)
-    return {name: iptables_normalize("\n".join(lines)) for name, lines in sections.items()}
+    return {name: iptables_normalize("\n".join(lines)) for name, lines in split_sections(text).items()}
 
 
 def iptables_drift(live_sections_text, wanted):

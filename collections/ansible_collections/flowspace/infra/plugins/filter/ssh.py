@@ -3,6 +3,7 @@
 import re
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.flowspace.infra.plugins.module_utils.sections import split_sections
 
 DOCUMENTATION = r"""
 name: ssh_query_sections
@@ -23,15 +24,9 @@ VERSION = re.compile(r"OpenSSH_(\d+\.\d+)")
 
 
 def ssh_query_sections(text):
-    sections = {}
-    current = None
-    for raw in str(text).splitlines():
-        line = raw.strip()
-        if line.startswith("== "):
-            current = line[3:].strip()
-            sections[current] = []
-        elif line and current is not None:
-            sections[current].append(line)
+    sections = {
+        name: [line.strip() for line in lines if line.strip()] for name, lines in split_sections(text).items()
+    }
     version_lines = sections.pop("version", [])
     match = VERSION.search(" ".join(version_lines))
     if not match:
