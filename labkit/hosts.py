@@ -41,6 +41,8 @@ def docker_run_args(platform: dict) -> list[str]:
         args += ["--tmpfs", mount]
     for key, value in platform.get("env", {}).items():
         args += ["-e", f"{key}={value}"]
+    for name, address in platform.get("etc_hosts", {}).items():
+        args += ["--add-host", f"{name}:{address}"]
     if platform.get("stop_signal"):
         args += ["--stop-signal", platform["stop_signal"]]
     return args

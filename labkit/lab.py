@@ -8,9 +8,11 @@ from pathlib import Path
 
 import yaml
 
-from labkit import hosts, paths
+from labkit import hosts, paths, pebble
 
 LAB_INVENTORY = paths.REPO_ROOT / "inventories" / "lab" / "hosts.yml"
+LAB_STACK = paths.REPO_ROOT / "inventories" / "lab" / "group_vars" / "all" / "stack.yml"
+SITE_NAME_VARIABLES = ("flowspace_socket_domain", "flowspace_livekit_domain")
 
 
 def inventory_hosts(inventory: Path = LAB_INVENTORY) -> dict[str, dict]:
@@ -29,12 +31,18 @@ def inventory_hosts(inventory: Path = LAB_INVENTORY) -> dict[str, dict]:
 
 
 def up() -> list[hosts.Host]:
-    """Start the lab hosts; a host already running from the current image is kept."""
+    """Start the lab hosts (a host already running from the current image is kept) and the
+    lab's ACME server, whose DNS then answers the stack's names with the lab host's address."""
     started = []
     for name, variables in inventory_hosts().items():
         started.append(
             hosts.start(name, variables["lab_flavour"], int(variables["ansible_port"]), reuse=True)
         )
+    acme = pebble.ensure_running()
+    stack = yaml.safe_load(LAB_STACK.read_text())
+    for host in started[:1]:  # one edge host: the names point at the first lab host
+        for variable in SITE_NAME_VARIABLES:
+            acme.add_a(stack[variable], host.ip_address())
     return started
 
 

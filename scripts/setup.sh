@@ -18,6 +18,8 @@ setup_host_packages() {
   have debootstrap || missing+=(debootstrap)
   have ssh-keygen || missing+=(openssh-client)
   have dockerd || have docker || missing+=(docker.io)
+  have pebble && have pebble-challtestsrv || missing+=(pebble)
+  have go || [ -x /usr/local/go/bin/go ] || die "Go (>= 1.25) is needed to build the lab's service binaries; install it and run again"
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   [ ${#missing[@]} -eq 0 ] && return 0
   if ! is_root || ! have apt-get; then
@@ -68,11 +70,18 @@ setup_images() {
   "$FLOWSPACE_VENV/bin/python" -m labkit images "$@" >/dev/null
 }
 
+# Service binaries the lab installs (built from the Go module proxy once per machine).
+setup_binaries() {
+  [ -d /usr/local/go/bin ] && export PATH="$PATH:/usr/local/go/bin"
+  "$FLOWSPACE_VENV/bin/python" -m labkit.binaries >/dev/null
+}
+
 setup_all() {
   setup_host_packages
   setup_docker
   setup_venv
   setup_images "$@"
+  setup_binaries
   export PATH="$FLOWSPACE_VENV/bin:$PATH"
   export ANSIBLE_CONFIG="$FLOWSPACE_ROOT/ansible.cfg"
   FLOWSPACE_LAB_KEY="$("$FLOWSPACE_VENV/bin/python" -m labkit key)"

@@ -9,6 +9,8 @@ from pathlib import Path
 from labkit import paths
 from support import REPO_ROOT, VENV_BIN
 
+LAB_GROUP_VARS = REPO_ROOT / "inventories" / "lab" / "group_vars"
+
 
 @dataclass
 class PlaybookRun:
@@ -22,7 +24,8 @@ class PlaybookRun:
 
 
 def write_inventory(path: Path, hosts: dict[str, dict]) -> Path:
-    """A static inventory putting every host in the stack's groups."""
+    """A static inventory putting every host in the stack's groups, with the lab's group_vars
+    (stack, ACME server, binaries) beside it; host vars given here win over them."""
     inventory = {
         "all": {
             "children": {
@@ -36,6 +39,9 @@ def write_inventory(path: Path, hosts: dict[str, dict]) -> Path:
         }
     }
     path.write_text(json.dumps(inventory))
+    group_vars = path.parent / "group_vars"
+    if not group_vars.exists():
+        group_vars.symlink_to(LAB_GROUP_VARS, target_is_directory=True)
     return path
 
 

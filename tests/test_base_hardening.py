@@ -107,26 +107,26 @@ def test_drift_is_reported_by_check_then_healed(hardened) -> None:
 BAD_INPUT = {
     "unknown area switch": ({"base_hardening_sshh_enabled": False}, "base_hardening_sshh_enabled"),
     "port out of range": (
-        {"flowspace_public_ports": [{"port": 70000, "protocol": "tcp", "purpose": "https"}]},
+        {"flowspace_extra_public_ports": [{"port": 70000, "protocol": "tcp", "purpose": "https"}]},
         "port must be an integer from 1 to 65535, got 70000",
     ),
     "unknown protocol": (
-        {"flowspace_public_ports": [{"port": 443, "protocol": "sctp", "purpose": "https"}]},
+        {"flowspace_extra_public_ports": [{"port": 443, "protocol": "sctp", "purpose": "https"}]},
         "protocol",
     ),
     "overlapping ports": (
-        {"flowspace_public_ports": [
+        {"flowspace_extra_public_ports": [
             {"port": 50000, "port_end": 60000, "protocol": "udp", "purpose": "ice"},
             {"port": 55000, "protocol": "udp", "purpose": "other"},
         ]},
         "overlap",
     ),
     "unsafe purpose": (
-        {"flowspace_public_ports": [{"port": 443, "protocol": "tcp", "purpose": 'x" -j ACCEPT'}]},
+        {"flowspace_extra_public_ports": [{"port": 443, "protocol": "tcp", "purpose": 'x" -j ACCEPT'}]},
         "purpose must be",
     ),
     "ssh port as a public port": (
-        {"flowspace_public_ports": [{"port": 22, "protocol": "tcp", "purpose": "ssh"}]},
+        {"flowspace_extra_public_ports": [{"port": 22, "protocol": "tcp", "purpose": "ssh"}]},
         "the SSH port",
     ),
     "vfat blacklisted": ({"base_hardening_kernel_modules_disabled": ["dccp", "vfat"]}, "UEFI"),

@@ -1,0 +1,240 @@
+"""A local ACME CA for the lab and the tests: Pebble plus its DNS server, pebble-challtestsrv.
+
+Both run on this machine (Debian's `pebble` package). Pebble listens on the Docker bridge
+gateway so host containers reach its directory, and validates HTTP-01/TLS-ALPN-01 for real:
+it resolves each test domain through challtestsrv, where the tests register the container's
+address, and connects to ports 80/443 of that container.
+
+    python -m labkit.pebble start | stop | status | add-a DOMAIN IP | issuing-root
+"""
+
+import datetime
+import ipaddress
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from labkit import paths
+
+ACME_PORT = 14000
+MANAGEMENT_PORT = 15000
+DNS_PORT = 8053
+DNS_MANAGEMENT_PORT = 8055
+ORDER_LOG_MARK = "POST /order-plz"
+
+
+@dataclass
+class Pebble:
+    gateway: str
+    state_dir: Path
+
+    @property
+    def directory_url(self) -> str:
+        return f"https://{self.gateway}:{ACME_PORT}/dir"
+
+    @property
+    def tls_root(self) -> Path:
+        """The CA of Pebble's own HTTPS listener (what an ACME client must trust to talk to it)."""
+        return self.state_dir / "tls-ca.pem"
+
+    @property
+    def log(self) -> Path:
+        return self.state_dir / "pebble.log"
+
+    def issuing_root(self) -> str:
+        """PEM of the root Pebble signs certificates with (new on every Pebble start)."""
+        return self._management("/roots/0")
+
+    def issuing_chain_bundle(self) -> Path:
+        """A CA file holding the issuing root: what a client that trusts only Pebble uses."""
+        bundle = self.state_dir / "issuing-root.pem"
+        bundle.write_text(self.issuing_root())
+        return bundle
+
+    def orders(self) -> int:
+        """How many certificate orders Pebble has received since it started."""
+        return self.log.read_text(errors="replace").count(ORDER_LOG_MARK)
+
+    def add_a(self, domain: str, address: str) -> None:
+        """Make the test DNS answer `domain` with `address` (what Pebble validates against)."""
+        body = json.dumps({"host": domain.rstrip(".") + ".", "addresses": [address]}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{DNS_MANAGEMENT_PORT}/add-a", data=body, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (fixed http URL)
+            response.read()
+
+    def _management(self, path: str) -> str:
+        context = ssl.create_default_context(cafile=str(self.tls_root))
+        url = f"https://127.0.0.1:{MANAGEMENT_PORT}{path}"
+        with urllib.request.urlopen(url, context=context, timeout=10) as response:  # noqa: S310 (fixed https URL)
+            return response.read().decode()
+
+    def answering(self) -> bool:
+        try:
+            context = ssl.create_default_context(cafile=str(self.tls_root))
+            with urllib.request.urlopen(self.directory_url, context=context, timeout=3) as response:  # noqa: S310
+                return response.status == 200
+        except OSError:
+            return False
+
+
+def docker_gateway() -> str:
+    """The host's address on Docker's default bridge, reachable from every lab container."""
+    return subprocess.run(
+        ["docker", "network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+
+
+def state_dir() -> Path:
+    path = paths.cache_dir() / "pebble"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def ensure_running() -> Pebble:
+    """Start Pebble and challtestsrv unless they already answer; return how to reach them."""
+    pebble = Pebble(docker_gateway(), state_dir())
+    if pebble.answering() and _alive("challtestsrv"):
+        return pebble
+    stop()
+    _write_tls_material(pebble)
+    config = pebble.state_dir / "pebble-config.json"
+    config.write_text(json.dumps({"pebble": {
+        "listenAddress": f"{pebble.gateway}:{ACME_PORT}",
+        "managementListenAddress": f"127.0.0.1:{MANAGEMENT_PORT}",
+        "certificate": str(pebble.state_dir / "tls-cert.pem"),
+        "privateKey": str(pebble.state_dir / "tls-key.pem"),
+        "httpPort": 80,
+        "tlsPort": 443,
+        "ocspResponderURL": "",
+        "externalAccountBindingRequired": False,
+    }}))
+    _spawn("challtestsrv", [
+        "pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
+        "-dns01", f"127.0.0.1:{DNS_PORT}", "-management", f"127.0.0.1:{DNS_MANAGEMENT_PORT}",
+        "-http01", "", "-https01", "", "-tlsalpn01", "",
+    ], {})
+    # No artificial validation delay, and no random nonce rejections: the tests want
+    # deterministic timing; real validation still happens.
+    _spawn("pebble", ["pebble", "-config", str(config), "-dnsserver", f"127.0.0.1:{DNS_PORT}"],
+           {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}, log=pebble.log)
+    deadline = time.monotonic() + 30
+    while not pebble.answering():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Pebble did not answer at {pebble.directory_url}; see {pebble.log}")
+        time.sleep(0.3)
+    return pebble
+
+
+def stop() -> list[str]:
+    stopped = []
+    for name in ("pebble", "challtestsrv"):
+        pid = _pid(name)
+        if pid and _alive(name):
+            os.kill(pid, signal.SIGTERM)
+            stopped.append(name)
+        (state_dir() / f"{name}.pid").unlink(missing_ok=True)
+    time.sleep(0.5 if stopped else 0)
+    return stopped
+
+
+def _spawn(name: str, command: list[str], env: dict[str, str], log: Path | None = None) -> None:
+    log = log or state_dir() / f"{name}.log"
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, **env}, cwd=state_dir(),
+        )
+    (state_dir() / f"{name}.pid").write_text(str(process.pid))
+
+
+def _pid(name: str) -> int | None:
+    try:
+        return int((state_dir() / f"{name}.pid").read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _alive(name: str) -> bool:
+    pid = _pid(name)
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"pebble")
+
+
+def _write_tls_material(pebble: Pebble) -> None:
+    """A throwaway CA and a certificate for Pebble's own listeners (loopback and the gateway)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "FlowSpace lab Pebble listener CA")])
+    ca_cert = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.DNSName("localhost"), x509.DNSName("pebble"),
+             x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+             x509.IPAddress(ipaddress.ip_address(pebble.gateway))]
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pebble")]))
+        .issuer_name(ca_name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    (pebble.state_dir / "tls-ca.pem").write_bytes(ca_cert.public_bytes(pem))
+    (pebble.state_dir / "tls-cert.pem").write_bytes(cert.public_bytes(pem))
+    (pebble.state_dir / "tls-key.pem").write_bytes(key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "status"
+    if command == "start":
+        pebble = ensure_running()
+        print(json.dumps({"directory": pebble.directory_url, "tls_root": str(pebble.tls_root),
+                          "log": str(pebble.log)}))
+    elif command == "stop":
+        print("stopped: " + (", ".join(stop()) or "nothing was running"))
+    elif command == "add-a" and len(argv) == 3:
+        ensure_running().add_a(argv[1], argv[2])
+    elif command == "issuing-root":
+        print(ensure_running().issuing_chain_bundle())
+    elif command == "status":
+        pebble = Pebble(docker_gateway(), state_dir())
+        print("answering" if pebble.answering() else "not running")
+        return 0 if pebble.answering() else 1
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
