@@ -70,6 +70,17 @@ setup_images() {
   "$FLOWSPACE_VENV/bin/python" -m labkit images "$@" >/dev/null
 }
 
+# Node tools the tests call (Next.js' .env loader), reinstalled when the lock file changes.
+setup_node_tools() {
+  have npm || die "Node.js and npm are needed (the socket server and Next.js' .env loader); install them and run again"
+  local dir="$FLOWSPACE_ROOT/tests/node" want
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  [ -f "$dir/node_modules/.lock.sha256" ] && [ "$(cat "$dir/node_modules/.lock.sha256")" = "$want" ] && return 0
+  log "installing the tests' Node tools (npm ci in tests/node)"
+  (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null)
+  echo "$want" >"$dir/node_modules/.lock.sha256"
+}
+
 # Service binaries the lab installs (built from the Go module proxy once per machine).
 setup_binaries() {
   [ -d /usr/local/go/bin ] && export PATH="$PATH:/usr/local/go/bin"
@@ -82,6 +93,7 @@ setup_all() {
   setup_venv
   setup_images "$@"
   setup_binaries
+  setup_node_tools
   export PATH="$FLOWSPACE_VENV/bin:$PATH"
   export ANSIBLE_CONFIG="$FLOWSPACE_ROOT/ansible.cfg"
   FLOWSPACE_LAB_KEY="$("$FLOWSPACE_VENV/bin/python" -m labkit key)"

@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +19,13 @@ class PlaybookRun:
     output: str
     changed_tasks: dict[str, list[str]] = field(default_factory=dict)  # host -> task names
     failures: dict[str, list[str]] = field(default_factory=dict)  # host -> messages
+    results: dict[str, dict[str, dict]] = field(default_factory=dict)  # task name -> host -> result
 
     def changed(self, host: str) -> list[str]:
         return self.changed_tasks.get(host, [])
+
+    def result(self, task: str, host: str = "localhost") -> dict:
+        return self.results.get(task, {}).get(host, {})
 
 
 def write_inventory(path: Path, hosts: dict[str, dict]) -> Path:
@@ -61,6 +66,13 @@ def docker_host_vars(container: str) -> dict:
     return {"ansible_connection": "community.docker.docker", "ansible_host": container}
 
 
+def local_inventory(path: Path) -> Path:
+    """localhost only, run by the test's own Python (the venv with ansible in it)."""
+    path.write_text(json.dumps({"all": {"hosts": {"localhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+    return path
+
+
 def run_playbook(inventory: Path, playbook: str, *args: str, timeout: float = 900) -> PlaybookRun:
     env = {
         **os.environ,
@@ -82,6 +94,7 @@ def run_playbook(inventory: Path, playbook: str, *args: str, timeout: float = 90
         for task in play.get("tasks", []):
             name = task["task"]["name"]
             for host, outcome in task.get("hosts", {}).items():
+                run.results.setdefault(name, {})[host] = outcome
                 if outcome.get("changed"):
                     run.changed_tasks.setdefault(host, []).append(name)
                 if outcome.get("failed") or outcome.get("unreachable"):

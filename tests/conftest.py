@@ -1,4 +1,5 @@
-"""Test session set-up: the checkout's packages (labkit, the test helpers) importable."""
+"""Test session set-up: the checkout's packages (labkit, the test helpers, the collection)
+importable."""
 
 import sys
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-for path in (REPO_ROOT, REPO_ROOT / "tests"):
+for path in (REPO_ROOT, REPO_ROOT / "tests", REPO_ROOT / "collections"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 

@@ -1,5 +1,6 @@
 """Lint gates: every file the project ships passes its linter, every playbook parses."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,15 @@ def test_role_readme_explains_every_variable(role: Path) -> None:
 def test_role_defaults_match_the_argument_spec(role: Path) -> None:
     defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
     assert set(defaults) == role_options(role)
+
+
+MODULES_DIR = REPO_ROOT / "collections/ansible_collections/flowspace/infra/plugins/modules"
+MODULES = sorted(path.stem for path in MODULES_DIR.glob("*.py"))
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_documentation_renders(module: str) -> None:
+    result = run_tool("ansible-doc", "--json", f"flowspace.infra.{module}")
+    assert result.returncode == 0, tail(result)
+    doc = json.loads(result.stdout)[f"flowspace.infra.{module}"]
+    assert doc["doc"]["short_description"] and doc["examples"].strip() and doc["return"], module

@@ -3,6 +3,7 @@
 import re
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.flowspace.infra.plugins.module_utils.sections import split_sections
 
 DOCUMENTATION = r"""

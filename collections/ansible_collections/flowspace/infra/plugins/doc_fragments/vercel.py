@@ -1,0 +1,25 @@
+"""Connection options shared by the collection's Vercel modules."""
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  team_id:
+    description: Team scope (C(teamId)).
+    type: str
+  team_slug:
+    description: Team scope by slug (C(slug)).
+    type: str
+  api_url:
+    description: Base URL of the API.
+    type: str
+    default: https://api.vercel.com
+  timeout:
+    description: Seconds per request.
+    type: int
+    default: 30
+  retries:
+    description: Retries of a request that got 429, 5xx or no answer.
+    type: int
+    default: 4
+"""

@@ -1,0 +1,147 @@
+"""A small Vercel REST API client for the collection's modules.
+
+HTTP goes through ansible's module_utils.urls (proxies, CA bundles and user agent as every
+ansible module has them). Rate limits (429, honouring Retry-After), server errors (5xx) and
+timeouts are retried a bounded number of times; every other error is raised as VercelError
+with Vercel's own code and message.
+"""
+
+import json
+import time
+
+from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
+from ansible.module_utils.urls import fetch_url
+
+DEFAULT_API_URL = "https://api.vercel.com"
+MAX_RETRY_AFTER = 60
+
+
+class VercelError(Exception):
+    def __init__(self, status, code, message, method="", path=""):
+        super().__init__(f"{method} {path}: HTTP {status} {code}: {message}".strip())
+        self.status, self.code, self.message = status, code, message
+
+
+def api_argument_spec():
+    """Connection options shared by the modules."""
+    return dict(
+        token=dict(type="str", required=True, no_log=True),
+        team_id=dict(type="str"),
+        team_slug=dict(type="str"),
+        api_url=dict(type="str", default=DEFAULT_API_URL),
+        timeout=dict(type="int", default=30),
+        retries=dict(type="int", default=4),
+    )
+
+
+class VercelClient:
+    def __init__(self, module, sleep=time.sleep):
+        params = module.params
+        self.module = module
+        self.base = params["api_url"].rstrip("/")
+        self.token = params["token"]
+        scope = (("teamId", params.get("team_id")), ("slug", params.get("team_slug")))
+        self.scope = {name: value for name, value in scope if value}
+        self.timeout = params["timeout"]
+        self.retries = params["retries"]
+        self.sleep = sleep
+        self.requests = []  # (method, path) of every request sent, for the module's result
+
+    def request(self, method, path, query=None, body=None, *, auth=True, scoped=True):
+        params = dict(self.scope) if scoped else {}
+        params.update({k: v for k, v in (query or {}).items() if v is not None})
+        url = self.base + path + ("?" + urlencode(params) if params else "")
+        headers = {"Content-Type": "application/json"}
+        if auth:
+            headers["Authorization"] = "Bearer " + self.token
+        data = json.dumps(body) if body is not None else None
+        attempt = 0
+        while True:
+            attempt += 1
+            self.requests.append((method, path))
+            response, info = fetch_url(self.module, url, data=data, headers=headers, method=method,
+                                       timeout=self.timeout)
+            status = info.get("status", -1)
+            if 200 <= status < 300:
+                raw = response.read() if response else b""
+                return json.loads(raw) if raw else {}
+            retryable = status == 429 or status >= 500 or status == -1
+            if not retryable or attempt > self.retries:
+                raise self._error(status, info, method, path, attempt)
+            self.sleep(self._delay(status, info, attempt))
+
+    @staticmethod
+    def _delay(status, info, attempt):
+        if status == 429:
+            try:
+                return min(float(info.get("retry-after") or 1), MAX_RETRY_AFTER)
+            except ValueError:
+                return 1.0
+        return min(2 ** (attempt - 1) * 0.5, 8)
+
+    @staticmethod
+    def _error(status, info, method, path, attempt):
+        if status == -1:
+            reason = f"{info.get('msg', 'no answer')} after {attempt} attempt(s)"
+            return VercelError(status, "unreachable", reason, method, path)
+        try:
+            error = json.loads(info.get("body") or b"{}").get("error", {})
+        except ValueError:
+            error = {}
+        code = error.get("code", "http_error")
+        message = error.get("message", info.get("msg", ""))
+        if status in (429,) or status >= 500:
+            message += f" (gave up after {attempt} attempt(s))"
+        return VercelError(status, code, message, method, path)
+
+    # Projects and environment variables
+
+    def project(self, id_or_name):
+        return self.request("GET", f"/v9/projects/{quote(id_or_name, safe='')}")
+
+    def list_env(self, project_id):
+        """Every environment variable of the project, following pagination; values decrypted
+        except for sensitive variables (which Vercel never returns)."""
+        envs, until = [], None
+        while True:
+            page = self.request("GET", f"/v10/projects/{project_id}/env", {"decrypt": "true", "until": until})
+            envs.extend(page.get("envs", []))
+            until = (page.get("pagination") or {}).get("next")
+            if not until:
+                return envs
+
+    def create_env(self, project_id, items, upsert=False):
+        return self.request("POST", f"/v10/projects/{project_id}/env",
+                            {"upsert": "true" if upsert else None}, items)
+
+    def edit_env(self, project_id, env_id, changes):
+        return self.request("PATCH", f"/v9/projects/{project_id}/env/{env_id}", body=changes)
+
+    def delete_envs(self, project_id, env_ids):
+        return self.request("DELETE", f"/v1/projects/{project_id}/env", body={"ids": list(env_ids)})
+
+    # Deployments
+
+    def latest_deployment(self, project_id, target="production"):
+        page = self.request("GET", "/v6/deployments",
+                            {"projectId": project_id, "target": target, "state": "READY", "limit": 1})
+        deployments = page.get("deployments", [])
+        return deployments[0] if deployments else None
+
+    def redeploy(self, deployment, name, target="production"):
+        return self.request("POST", "/v13/deployments", {"forceNew": "1"},
+                            {"deploymentId": deployment["uid"], "name": name, "target": target})
+
+    def deployment(self, deployment_id):
+        return self.request("GET", f"/v13/deployments/{deployment_id}")
+
+    def call_deploy_hook(self, hook_url):
+        """Deploy hooks carry their own secret in the URL and take no token."""
+        base, _, path = hook_url.partition("/v1/integrations/deploy/")
+        if not path:
+            raise VercelError(0, "bad_hook_url", "a deploy hook URL contains /v1/integrations/deploy/")
+        saved, self.base = self.base, base.rstrip("/")
+        try:
+            return self.request("POST", "/v1/integrations/deploy/" + path, auth=False, scoped=False)
+        finally:
+            self.base = saved

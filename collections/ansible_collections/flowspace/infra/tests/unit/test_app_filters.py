@@ -1,0 +1,41 @@
+"""flowspace_app_env and vercel_config_with_csp."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.flowspace.infra.plugins.filter.app import flowspace_app_env, vercel_config_with_csp
+
+STACK = {"socket_domain": "s.example.com", "livekit_domain": "l.example.com",
+         "livekit_api_key": "APIkey", "livekit_api_secret": "x" * 32}
+
+
+def test_the_app_environment_follows_the_stack() -> None:
+    assert flowspace_app_env(STACK) == {
+        "NEXT_PUBLIC_SOCKET_URL": "https://s.example.com",
+        "NEXT_PUBLIC_LIVEKIT_URL": "wss://l.example.com",
+        "LIVEKIT_URL": "wss://l.example.com",
+        "LIVEKIT_API_KEY": "APIkey",
+        "LIVEKIT_API_SECRET": "x" * 32,
+    }
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"livekit_api_secret": ""}, "missing livekit_api_secret"),
+    ({"socket_domain": "https://s.example.com"}, "socket_domain must be a bare domain"),
+])
+def test_bad_stacks_are_refused(change, expected) -> None:
+    with pytest.raises(AnsibleFilterError, match=expected):
+        flowspace_app_env({**STACK, **change})
+
+
+def test_the_csp_header_is_added_once_and_other_settings_kept() -> None:
+    existing = {"framework": "nextjs", "headers": [
+        {"source": "/(.*)", "headers": [{"key": "X-Frame-Options", "value": "DENY"},
+                                        {"key": "Content-Security-Policy", "value": "old"}]}]}
+    config = vercel_config_with_csp(existing, ["wss://l.example.com"])
+    assert config["framework"] == "nextjs"
+    assert config["headers"] == [{"source": "/(.*)", "headers": [
+        {"key": "X-Frame-Options", "value": "DENY"},
+        {"key": "Content-Security-Policy", "value": "connect-src 'self' wss://l.example.com"}]}]
+    assert vercel_config_with_csp(config, ["wss://l.example.com"]) == config
+    assert existing["headers"][0]["headers"][1]["value"] == "old", "input not modified"

@@ -1,0 +1,119 @@
+"""The vercel_env planner: every rule about what to create, update, delete or refuse."""
+
+from ansible_collections.flowspace.infra.plugins.module_utils.vercel_env_plan import (
+    compose_comment,
+    desired_errors,
+    fingerprint,
+    plan,
+    split_comment,
+)
+
+SECRET = "fingerprint-secret"
+
+
+def want(key, value="v1", target=("production", "preview"), type_="encrypted", **extra):
+    return {"key": key, "value": value, "type": type_, "target": sorted(target), "comment": "", **extra}
+
+
+def stored(key, value="v1", target=("production", "preview"), type_="encrypted", managed=True, env_id=None,
+           comment=""):
+    env = {"id": env_id or f"id-{key}", "key": key, "type": type_, "target": sorted(target),
+           "comment": compose_comment(comment, fingerprint(SECRET, key, value)) if managed else comment}
+    if type_ != "sensitive":
+        env["value"] = value
+    return env
+
+
+def test_fingerprints_are_keyed_and_never_the_value() -> None:
+    assert fingerprint(SECRET, "K", "v") != fingerprint("other", "K", "v")
+    assert fingerprint(SECRET, "K", "v") != fingerprint(SECRET, "K2", "v")
+    assert len(fingerprint(SECRET, "K", "v")) == 16
+    assert split_comment(compose_comment("note", "0123456789abcdef")) == ("note", "0123456789abcdef")
+    assert split_comment("hand-written") == ("hand-written", None)
+
+
+def test_nothing_to_do_when_everything_matches_sensitive_included() -> None:
+    variables = [want("A"), want("S", "secret", type_="sensitive")]
+    result = plan(variables, [stored("A"), stored("S", "secret", type_="sensitive")], secret=SECRET)
+    assert not result.changed and not result.redeploy_needed
+
+
+def test_new_variables_are_created_in_one_batch() -> None:
+    result = plan([want("A"), want("B", target=["preview"])], [], secret=SECRET)
+    assert [p["key"] for p in result.create] == ["A", "B"] and result.created == ["A", "B"]
+    assert all("[flowspace.infra fp=" in p["comment"] for p in result.create)
+    assert result.redeploy_needed
+
+
+def test_value_changes_are_upserted_and_sensitive_ones_seen_by_fingerprint() -> None:
+    result = plan([want("A", "v2"), want("S", "new", type_="sensitive")],
+                  [stored("A"), stored("S", "old", type_="sensitive")], secret=SECRET)
+    assert [p["key"] for p in result.upsert] == ["A", "S"] and not result.create
+    assert result.after["S"][0]["value"] == "(changed value)"
+    assert all("old" not in str(side) and "new" not in str(side) for side in (result.before, result.after))
+
+
+def test_a_value_changed_behind_the_modules_back_is_noticed() -> None:
+    drifted = stored("A")
+    drifted["value"] = "edited in the dashboard"
+    assert plan([want("A")], [drifted], secret=SECRET).updated == ["A"]
+
+
+def test_type_changes_recreate_and_target_changes_patch() -> None:
+    result = plan([want("A", type_="sensitive"), want("B", target=["production"])],
+                  [stored("A"), stored("B")], secret=SECRET)
+    assert result.delete == ["id-A"] and [p["key"] for p in result.create] == ["A"]
+    assert result.patch == [("id-B", {k: v for k, v in result.patch[0][1].items()})]
+    assert result.patch[0][1]["target"] == ["production"]
+
+
+def test_unmanaged_variables_with_exactly_the_same_targets_are_adopted() -> None:
+    result = plan([want("A")], [stored("A", managed=False)], secret=SECRET)
+    assert result.updated == ["A"] and [p["key"] for p in result.upsert] == ["A"]
+
+
+def test_unmanaged_variables_on_overlapping_targets_are_conflicts() -> None:
+    result = plan([want("A")], [stored("A", target=["production"], managed=False)], secret=SECRET)
+    assert not result.changed
+    assert "not managed by this module" in result.conflicts[0]
+
+
+def test_prune_removes_only_managed_variables_not_wanted() -> None:
+    existing = [stored("KEEP"), stored("OLD"), stored("HAND", managed=False)]
+    result = plan([want("KEEP")], existing, prune=True, secret=SECRET)
+    assert result.delete == ["id-OLD"] and result.deleted == ["OLD"]
+
+
+def test_absent_deletes_overlapping_slots_only() -> None:
+    existing = [stored("A", target=["production"], env_id="p"),
+                stored("A", target=["development"], env_id="d")]
+    result = plan([want("A", target=["production", "preview"])], existing, state="absent", secret=SECRET)
+    assert result.delete == ["p"] and result.redeploy_needed
+
+
+def test_preview_only_changes_need_no_redeploy() -> None:
+    result = plan([want("P", "new", target=["preview"])], [stored("P", "old", target=["preview"])],
+                  secret=SECRET)
+    assert result.changed and not result.redeploy_needed
+
+
+def test_git_branches_are_separate_slots() -> None:
+    result = plan([want("A", target=["preview"], gitBranch="feature")], [stored("A", target=["preview"])],
+                  secret=SECRET)
+    assert [p["key"] for p in result.create] == ["A"] and result.create[0]["gitBranch"] == "feature"
+
+
+def test_desired_errors_name_each_problem() -> None:
+    errors = desired_errors([
+        want("1A"), want("B", target=[]), want("C", target=["staging"]),
+        want("D", type_="sensitive", target=["development"]), want("E", comment="x" * 600),
+        want("F", target=["production"]), want("F", target=["production", "preview"]),
+    ])
+    assert errors == [
+        "'1A' is not a valid variable name (letters, digits, _; not starting with a digit)",
+        "B: target must be a non-empty list of production, preview, development",
+        "C: target must be a non-empty list of production, preview, development (unknown: staging)",
+        "D: sensitive variables cannot target development (Vercel refuses it)",
+        "E: comment is longer than Vercel allows with the module's marker",
+        "F: given twice for overlapping targets",
+    ]
