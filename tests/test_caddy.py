@@ -8,6 +8,7 @@ import time
 import pytest
 
 from ansible_run import run_playbook, ssh_host_vars, write_inventory
+from firewall_rules import iptables_opened, security_list_opened
 from labkit import edge_client, hosts, pebble
 
 pytestmark = pytest.mark.integration
@@ -93,6 +94,17 @@ def test_sites_serve_with_certificates_from_the_acme_server(edge) -> None:
         assert headers["x-frame-options"] == "DENY"
         assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
         assert "server" not in headers
+
+
+def test_the_oci_security_list_allows_what_the_live_firewall_opens(edge, tmp_path) -> None:
+    security_list = tmp_path / "security-list.json"
+    run = run_playbook(edge.inventory, "playbooks/oci_security_list.yml",
+                       "-e", f"oci_security_list_file={security_list}")
+    assert run.returncode == 0, run.output[-3000:]
+    allowed = security_list_opened(json.loads(security_list.read_text()))
+    assert allowed == iptables_opened(edge.host.exec("iptables", "-S", "INPUT").stdout)
+    assert allowed == iptables_opened(edge.host.exec("ip6tables", "-S", "INPUT").stdout)
+    assert ("tcp", 443, 443) in allowed
 
 
 def test_request_bodies_over_the_limit_are_refused(edge) -> None:

@@ -1,0 +1,25 @@
+"""One port model: for the lab and the production inventories, the OCI security list allows
+exactly the ports the host firewall (base_hardening's own rules.v4 template) opens."""
+
+import json
+
+import pytest
+
+from ansible_run import run_playbook
+from firewall_rules import iptables_opened, security_list_opened
+from support import REPO_ROOT
+
+CADDY = {("tcp", 80, 80), ("tcp", 443, 443), ("udp", 443, 443)}
+
+
+@pytest.mark.parametrize("inventory", ["inventories/lab/hosts.yml", "inventories/production/hosts.yml"])
+def test_security_list_and_host_firewall_open_the_same_ports(inventory: str, tmp_path) -> None:
+    security_list = tmp_path / "security-list.json"
+    run = run_playbook(REPO_ROOT / inventory, "tests/playbooks/port_model.yml",
+                       "-e", f"oci_security_list_file={security_list}", "-e", f"port_model_dir={tmp_path}")
+    assert run.returncode == 0, run.output[-3000:]
+    allowed = security_list_opened(json.loads(security_list.read_text()))
+    firewalls = [iptables_opened(path.read_text()) for path in tmp_path.glob("*.rules.v4")]
+    assert firewalls, "no host firewall rendered"
+    assert set().union(*firewalls) == allowed
+    assert allowed == CADDY | {("tcp", 22, 22)}
