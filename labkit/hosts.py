@@ -71,16 +71,20 @@ class Host:
 
 
 def start(name: str, flavour: str, ssh_port: int, published: dict[int, int] | None = None, *,
-          timeout: float = 90, reuse: bool = False) -> Host:
+          timeout: float = 90, reuse: bool = False, image: str | None = None,
+          extra_args: list[str] | None = None) -> Host:
     """Start (or replace) a host container and wait until systemd and sshd are up.
 
     With reuse, a running container of the same name made from the current image is kept, so a
-    re-run converges the host it converged before instead of a new one.
+    re-run converges the host it converged before instead of a new one. `image` replaces the
+    flavour's OCI-like image (same platform options); `extra_args` go to `docker run`.
     """
-    images.build([flavour])
     platform = shared_platform(flavour)
+    if image is None:
+        images.build([flavour])
+    image = image or platform["image"]
     published = published or {}
-    if reuse and _running_from(name, platform["image"]):
+    if reuse and _running_from(name, image):
         host = Host(name, flavour, ssh_port, published)
         wait_until_booted(host, timeout)
         return host
@@ -90,7 +94,7 @@ def start(name: str, flavour: str, ssh_port: int, published: dict[int, int] | No
         ports += ["-p", f"127.0.0.1:{host_port}:{container_port}"]
     subprocess.run(
         ["docker", "run", "-d", "--name", name, "--hostname", name, "--label", LABEL,
-         *docker_run_args(platform), *ports, platform["image"], platform["command"]],
+         *docker_run_args(platform), *(extra_args or []), *ports, image, platform["command"]],
         check=True, stdout=subprocess.DEVNULL,
     )
     host = Host(name, flavour, ssh_port, published)

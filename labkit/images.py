@@ -30,7 +30,9 @@ FLAVOURS = {
     "debian12": Flavour("debian12", "bookworm"),
     "debian13": Flavour("debian13", "trixie"),
 }
+OCI_BASE_REPO = "flowspace/oci-base"
 OCI_LIKE_REPO = "flowspace/oci-like"
+FIRSTBOOT_REPO = "flowspace/oci-firstboot"
 BASE_REPO = "flowspace/debian-systemd"
 
 
@@ -55,12 +57,25 @@ def base_tag(flavour: Flavour) -> str:
     return f"{BASE_REPO}:{flavour.name}-{_digest(recipe)}"
 
 
+def oci_base_tag(flavour: Flavour) -> str:
+    """What every OCI-like host shares (images/oci-base)."""
+    recipe = [base_tag(flavour).encode(), *_tree_parts(paths.IMAGES_DIR / "oci-base")]
+    recipe.append(paths.host_ca_bundle().read_bytes())
+    return f"{OCI_BASE_REPO}:{flavour.name}-{_digest(recipe)}"
+
+
 def oci_like_tag(flavour: Flavour, recipe_dir: Path | None = None) -> str:
     recipe_dir = recipe_dir or paths.IMAGES_DIR / "oci-like"
-    recipe = [base_tag(flavour).encode(), *_tree_parts(recipe_dir)]
-    recipe.append(paths.host_ca_bundle().read_bytes())
+    recipe = [oci_base_tag(flavour).encode(), *_tree_parts(recipe_dir)]
     recipe.append(paths.lab_key().with_suffix(".pub").read_bytes())
     return f"{OCI_LIKE_REPO}:{flavour.name}-{_digest(recipe)}"
+
+
+def firstboot_tag(flavour: Flavour) -> str:
+    """A host as Oracle boots it before cloud-init ran: no user, no key, cloud-init waiting
+    for its user-data (images/oci-firstboot)."""
+    recipe = [oci_base_tag(flavour).encode(), *_tree_parts(paths.IMAGES_DIR / "oci-firstboot")]
+    return f"{FIRSTBOOT_REPO}:{flavour.name}-{_digest(recipe)}"
 
 
 def alias_tag(flavour: Flavour) -> str:
@@ -105,27 +120,45 @@ def build_base(flavour: Flavour, mirror: str = DEFAULT_MIRROR) -> str:
     return tag
 
 
+def _build_layer(tag: str, recipe_dir: Path, base: str, context_files: dict[str, Path]) -> None:
+    """`docker build` of recipe_dir on base, with extra files under context/, unless tag exists."""
+    if image_exists(tag):
+        return
+    _log(f"building {tag}")
+    with tempfile.TemporaryDirectory(prefix="flowspace-build-") as work:
+        context = Path(work)
+        shutil.copytree(recipe_dir, context, dirs_exist_ok=True)
+        (context / "context").mkdir()
+        for name, source in context_files.items():
+            shutil.copy(source, context / "context" / name)
+        # Output only on failure: the legacy builder's deprecation banner is noise here.
+        result = subprocess.run(
+            ["docker", "build", "--build-arg", f"BASE_IMAGE={base}",
+             "--label", f"org.flowspace.recipe={tag}", "-t", tag, str(context)],
+            capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"docker build of {tag} failed:\n{result.stdout[-4000:]}{result.stderr}")
+
+
+def build_oci_base(flavour: Flavour) -> str:
+    tag = oci_base_tag(flavour)
+    _build_layer(tag, paths.IMAGES_DIR / "oci-base", build_base(flavour),
+                 {"ca-certificates.crt": paths.host_ca_bundle()})
+    return tag
+
+
 def build_oci_like(flavour: Flavour) -> str:
-    base = build_base(flavour)
-    recipe_dir = paths.IMAGES_DIR / "oci-like"
-    tag = oci_like_tag(flavour, recipe_dir)
-    if not image_exists(tag):
-        _log(f"building {tag}")
-        with tempfile.TemporaryDirectory(prefix="flowspace-build-") as work:
-            context = Path(work)
-            shutil.copytree(recipe_dir, context, dirs_exist_ok=True)
-            (context / "context").mkdir()
-            shutil.copy(paths.lab_key().with_suffix(".pub"), context / "context" / "authorized_keys")
-            shutil.copy(paths.host_ca_bundle(), context / "context" / "ca-certificates.crt")
-            # Output only on failure: the legacy builder's deprecation banner is noise here.
-            result = subprocess.run(
-                ["docker", "build", "--build-arg", f"BASE_IMAGE={base}",
-                 "--label", f"org.flowspace.recipe={tag}", "-t", tag, str(context)],
-                capture_output=True, text=True, check=False,
-            )
-            if result.returncode != 0:
-                raise RuntimeError(f"docker build of {tag} failed:\n{result.stdout[-4000:]}{result.stderr}")
+    tag = oci_like_tag(flavour)
+    _build_layer(tag, paths.IMAGES_DIR / "oci-like", build_oci_base(flavour),
+                 {"authorized_keys": paths.lab_key().with_suffix(".pub")})
     subprocess.run(["docker", "tag", tag, alias_tag(flavour)], check=True)
+    return tag
+
+
+def build_firstboot(flavour: Flavour) -> str:
+    tag = firstboot_tag(flavour)
+    _build_layer(tag, paths.IMAGES_DIR / "oci-firstboot", build_oci_base(flavour), {})
     return tag
 
 

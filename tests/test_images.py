@@ -23,8 +23,8 @@ def test_tag_is_stable_for_an_unchanged_recipe(recipe_copy) -> None:
 def test_tag_changes_when_a_recipe_file_changes(recipe_copy) -> None:
     flavour = images.FLAVOURS["debian12"]
     before = images.oci_like_tag(flavour, recipe_copy)
-    rules = recipe_copy / "files" / "rules.v4"
-    rules.write_text(rules.read_text() + "# changed\n")
+    drop_in = recipe_copy / "files" / "50-cloud-init.conf"
+    drop_in.write_text(drop_in.read_text() + "# changed\n")
     assert images.oci_like_tag(flavour, recipe_copy) != before
 
 
