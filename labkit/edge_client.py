@@ -13,6 +13,7 @@ import socket
 import ssl
 import struct
 import sys
+import time
 from dataclasses import dataclass
 
 
@@ -77,6 +78,18 @@ def certificate(ip: str, domain: str, ca_file: str) -> dict:
         "serial": cert["serialNumber"],
         "not_after": cert["notAfter"],
     }
+
+
+def wait_for_certificate(ip: str, domain: str, ca_file: str, timeout: float = 60) -> dict:
+    """The site's certificate once it has one: Caddy orders them in the background."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return certificate(ip, domain, ca_file)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 class WebSocket:

@@ -3,7 +3,6 @@ clients get, what a re-run leaves alone, reloads that keep WebSockets open, brok
 input refused before the live config changes, and drift healed."""
 
 import json
-import time
 
 import pytest
 
@@ -65,17 +64,8 @@ def edge(tmp_path_factory):
 
 
 def wait_for_certificates(edge: Edge) -> None:
-    """Caddy orders certificates in the background after its first start."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            for domain in DOMAINS.values():
-                edge_client.certificate(edge.ip, domain, edge.ca_file)
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
+    for domain in DOMAINS.values():
+        edge_client.wait_for_certificate(edge.ip, domain, edge.ca_file)
 
 
 def test_sites_serve_with_certificates_from_the_acme_server(edge) -> None:
