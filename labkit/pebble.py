@@ -108,7 +108,10 @@ def state_dir() -> Path:
 def ensure_running() -> Pebble:
     """Start Pebble and challtestsrv unless they already answer; return how to reach them."""
     pebble = Pebble(docker_gateway(), state_dir())
-    if pebble.answering() and _alive("challtestsrv"):
+    if _alive("pebble") and _alive("challtestsrv"):
+        # Running: never restart it for a slow answer (a restart means a new root CA and
+        # no accounts, which would break every test host using it).
+        _wait_until_answering(pebble)
         return pebble
     stop()
     _write_tls_material(pebble)
@@ -132,12 +135,16 @@ def ensure_running() -> Pebble:
     # deterministic timing; real validation still happens.
     _spawn("pebble", ["pebble", "-config", str(config), "-dnsserver", f"127.0.0.1:{DNS_PORT}"],
            {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}, log=pebble.log)
-    deadline = time.monotonic() + 30
+    _wait_until_answering(pebble)
+    return pebble
+
+
+def _wait_until_answering(pebble: Pebble, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
     while not pebble.answering():
         if time.monotonic() > deadline:
             raise TimeoutError(f"Pebble did not answer at {pebble.directory_url}; see {pebble.log}")
         time.sleep(0.3)
-    return pebble
 
 
 def stop() -> list[str]:
