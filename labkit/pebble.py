@@ -67,6 +67,13 @@ class Pebble:
         """How many certificate orders Pebble has received since it started."""
         return self.log.read_text(errors="replace").count(ORDER_LOG_MARK)
 
+    def orders_for(self, *domains: str) -> int:
+        """Orders that named these domains: Pebble validates a fresh authorization for each
+        (authorization reuse is off), and logs the name as it does."""
+        log = self.log.read_text(errors="replace")
+        return sum(log.count(f'Pulled a task from the Tasks queue: &va.vaTask{{Identifier:acme.Identifier'
+                             f'{{Type:"dns", Value:"{domain}"}}') for domain in domains)
+
     def add_a(self, domain: str, address: str) -> None:
         """Make the test DNS answer `domain` with `address` (what Pebble validates against)."""
         body = json.dumps({"host": domain.rstrip(".") + ".", "addresses": [address]}).encode()
@@ -131,10 +138,11 @@ def ensure_running() -> Pebble:
         "-dns01", f"127.0.0.1:{DNS_PORT}", "-management", f"127.0.0.1:{DNS_MANAGEMENT_PORT}",
         "-http01", "", "-https01", "", "-tlsalpn01", "",
     ], {})
-    # No artificial validation delay, and no random nonce rejections: the tests want
-    # deterministic timing; real validation still happens.
+    # No artificial validation delay, no random nonce rejections and no reused authorizations:
+    # the tests want deterministic timing and counts; real validation still happens.
     _spawn("pebble", ["pebble", "-config", str(config), "-dnsserver", f"127.0.0.1:{DNS_PORT}"],
-           {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0"}, log=pebble.log)
+           {"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"},
+           log=pebble.log)
     _wait_until_answering(pebble)
     return pebble
 
