@@ -1,0 +1,91 @@
+"""What drifted on the hosts: site.yml (or another playbook) in --check --diff mode through
+ansible-runner, printed as a short table. Exit status 0 when nothing drifted, 1 when something
+did, 2 when the check itself failed — for cron or CI.
+
+    python tools/drift_report.py [-i INVENTORY] [PLAYBOOK] [-- extra ansible-playbook args]
+"""
+
+import argparse
+import os
+import shlex
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import ansible_runner
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Finding:
+    host: str
+    task: str
+    detail: str
+
+
+def _detail(result: dict) -> str:
+    diffs = result.get("diff") or []
+    diffs = diffs if isinstance(diffs, list) else [diffs]
+    paths = [d.get("after_header") or d.get("before_header") for d in diffs if isinstance(d, dict)]
+    paths = [p for p in paths if p]
+    return ", ".join(sorted(set(paths)))[:80]
+
+
+def check(inventory: str, playbook: str, extra: list[str]) -> tuple[list[Finding], list[Finding], int]:
+    """(drifted, failed, ansible's return code) from one --check --diff run; a run that failed
+    before any task (a bad inventory or playbook) is one finding with ansible's last words."""
+    drifted, failed = [], []
+    with tempfile.TemporaryDirectory(prefix="flowspace-drift-") as work:
+        runner = ansible_runner.run(
+            private_data_dir=work, project_dir=str(REPO_ROOT), playbook=str(Path(playbook).resolve()),
+            inventory=str(Path(inventory).resolve()), cmdline=shlex.join(["--check", "--diff", *extra]),
+            # ansible-playbook from the same environment as this script (the project's venv)
+            envvars={"ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+                     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
+            quiet=True,
+        )
+        for event in runner.events:
+            data = event.get("event_data", {})
+            name = data.get("task", "")
+            if event["event"] == "runner_on_ok" and data.get("res", {}).get("changed"):
+                drifted.append(Finding(data.get("host", "?"), name, _detail(data["res"])))
+            elif event["event"] in ("runner_on_failed", "runner_on_unreachable") \
+                    and not data.get("ignore_errors"):
+                message = str(data.get("res", {}).get("msg", ""))[:80]
+                failed.append(Finding(data.get("host", "?"), name, message))
+        if runner.rc != 0 and not failed and not drifted:
+            last_words = runner.stdout.read().strip().splitlines()[-3:]
+            failed.append(Finding("-", "ansible-playbook", " ".join(last_words)[:200]))
+        return drifted, failed, runner.rc
+
+
+def table(findings: list[Finding]) -> str:
+    rows = [("HOST", "TASK", "WHAT"), *((f.host, f.task, f.detail) for f in findings)]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}".rstrip() for r in rows)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-i", "--inventory", default=str(REPO_ROOT / "inventories/lab/hosts.yml"))
+    parser.add_argument("playbook", nargs="?", default=str(REPO_ROOT / "site.yml"))
+    parser.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more ansible-playbook arguments")
+    args = parser.parse_args(argv)
+    extra = args.extra[1:] if args.extra[:1] == ["--"] else args.extra
+    drifted, failed, rc = check(args.inventory, args.playbook, extra)
+    if failed or (rc != 0 and not drifted):
+        print(f"the check failed (ansible-playbook exit {rc}):", file=sys.stderr)
+        print(table(failed), file=sys.stderr)
+        return 2
+    if not drifted:
+        print("no drift")
+        return 0
+    print(f"{len(drifted)} drifted:")
+    print(table(drifted))
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
