@@ -19,6 +19,7 @@ setup_host_packages() {
   have ssh-keygen || missing+=(openssh-client)
   have dockerd || have docker || missing+=(docker.io)
   have pebble && have pebble-challtestsrv || missing+=(pebble)
+  have redis-server || missing+=(redis-server)
   have go || [ -x /usr/local/go/bin/go ] || die "Go (>= 1.25) is needed to build the lab's service binaries; install it and run again"
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -70,15 +71,18 @@ setup_images() {
   "$FLOWSPACE_VENV/bin/python" -m labkit images "$@" >/dev/null
 }
 
-# Node tools the tests call (Next.js' .env loader), reinstalled when the lock file changes.
-setup_node_tools() {
+# Node projects: the Socket.io server (server/) and the tests' tools (tests/node: Next.js' .env
+# loader), each reinstalled with npm ci when its lock file changes.
+setup_node_projects() {
   have npm || die "Node.js and npm are needed (the socket server and Next.js' .env loader); install them and run again"
-  local dir="$FLOWSPACE_ROOT/tests/node" want
-  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
-  [ -f "$dir/node_modules/.lock.sha256" ] && [ "$(cat "$dir/node_modules/.lock.sha256")" = "$want" ] && return 0
-  log "installing the tests' Node tools (npm ci in tests/node)"
-  (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null)
-  echo "$want" >"$dir/node_modules/.lock.sha256"
+  local dir want
+  for dir in "$FLOWSPACE_ROOT/server" "$FLOWSPACE_ROOT/tests/node"; do
+    want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+    [ -f "$dir/node_modules/.lock.sha256" ] && [ "$(cat "$dir/node_modules/.lock.sha256")" = "$want" ] && continue
+    log "installing Node dependencies (npm ci in ${dir#"$FLOWSPACE_ROOT"/})"
+    (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null)
+    echo "$want" >"$dir/node_modules/.lock.sha256"
+  done
 }
 
 # Service binaries the lab installs (built from the Go module proxy once per machine).
@@ -93,7 +97,7 @@ setup_all() {
   setup_venv
   setup_images "$@"
   setup_binaries
-  setup_node_tools
+  setup_node_projects
   export PATH="$FLOWSPACE_VENV/bin:$PATH"
   export ANSIBLE_CONFIG="$FLOWSPACE_ROOT/ansible.cfg"
   FLOWSPACE_LAB_KEY="$("$FLOWSPACE_VENV/bin/python" -m labkit key)"

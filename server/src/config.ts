@@ -1,0 +1,49 @@
+// Settings come from the environment (the role writes them to shared/flowspace-socket.env).
+// Each one is checked at start-up: a wrong value stops the process with the variable named.
+
+export interface Config {
+  host: string;
+  port: number;
+  metricsPort: number;
+  allowedOrigins: string[];
+  redisUrl: string | undefined;
+  moveIntervalMs: number;
+  chatMaxLength: number;
+  eventsPerSecond: number;
+  eventBurst: number;
+  shutdownTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const origins = (env.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new Error(`ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an origin (scheme://host[:port])`);
+    }
+  }
+  if (origins.length === 0) throw new Error('ALLOWED_ORIGINS must list the app origin(s), comma-separated');
+  return {
+    host: env.HOST || '127.0.0.1',
+    port: integer(env, 'PORT', 3001, 0, 65535),
+    metricsPort: integer(env, 'METRICS_PORT', 9464, 0, 65535),
+    allowedOrigins: origins,
+    redisUrl: env.REDIS_URL || undefined,
+    moveIntervalMs: integer(env, 'MOVE_INTERVAL_MS', 50, 0, 10000),
+    chatMaxLength: integer(env, 'CHAT_MAX_LENGTH', 500, 1, 10000),
+    eventsPerSecond: integer(env, 'EVENTS_PER_SECOND', 30, 1, 10000),
+    eventBurst: integer(env, 'EVENT_BURST', 60, 1, 100000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),
+  };
+}
