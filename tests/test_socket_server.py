@@ -1,0 +1,192 @@
+"""socket_server over SSH, behind the base firewall and Caddy with Pebble certificates:
+python-socketio clients play in a space through wss, disallowed origins and bad payloads are
+refused, a re-run neither redeploys nor restarts, a broken release is refused while the
+running one keeps answering, and drift is reported and healed."""
+
+import json
+import shutil
+import threading
+import time
+
+import pytest
+import socketio
+
+from ansible_run import run_playbook, ssh_host_vars, write_inventory
+from labkit import edge_client, hosts, pebble
+from socketio_client import Player, resolving
+from support import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+PLAYBOOK = "tests/playbooks/socket.yml"
+HOST_NAME = "flowspace-pytest-socket"
+SSH_PORT = 2341
+DOMAIN = "socket.socket.pytest.test"
+STACK = {"flowspace_socket_domain": DOMAIN, "flowspace_livekit_domain": "livekit.socket.pytest.test"}
+APP_ORIGIN = "https://app.flowspace.test"  # the lab stack's flowspace_app_origin
+CURRENT = "/opt/flowspace-socket/current"
+UNIT = "/etc/systemd/system/flowspace-socket.service"
+ENV_FILE = "/opt/flowspace-socket/shared/flowspace-socket.env"
+FIREWALL_ONLY = "@tests/vars/firewall_only.yml"
+ONLY_LIVEKIT_STAND_IN = '{"prepare_upstream_ports": [7880]}'  # the socket port is the server's
+
+
+class Deployed:
+    def __init__(self, host: hosts.Host, inventory, ca_file: str):
+        self.host, self.inventory, self.ca_file = host, inventory, ca_file
+        self.ip = host.ip_address()
+
+    def converge(self, *args: str, extra: dict | None = None, tmp_path=None):
+        extra_args = []
+        if extra:
+            (tmp_path / "extra.json").write_text(json.dumps(extra))
+            extra_args = ["-e", f"@{tmp_path / 'extra.json'}"]
+        return run_playbook(self.inventory, PLAYBOOK, "-e", FIREWALL_ONLY, *extra_args, *args)
+
+    def player(self, origin: str | None = APP_ORIGIN) -> Player:
+        with resolving(DOMAIN, self.ip):
+            return Player(f"https://{DOMAIN}", self.ca_file, origin)
+
+    def main_pid(self) -> str:
+        return self.host.exec("systemctl", "show", "-P", "MainPID", "flowspace-socket").stdout.strip()
+
+    def current(self) -> str:
+        return self.host.exec("readlink", CURRENT, check=False).stdout.strip()
+
+    def healthz(self) -> int:
+        return edge_client.request(self.ip, DOMAIN, "/healthz", ca_file=self.ca_file, timeout=3).status
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory):
+    acme = pebble.ensure_running()
+    host = hosts.start(HOST_NAME, "debian12", SSH_PORT)
+    inventory = write_inventory(tmp_path_factory.mktemp("socket") / "hosts.json",
+                                {host.name: {**ssh_host_vars(SSH_PORT), **STACK}})
+    prepared = run_playbook(inventory, "tests/playbooks/prepare_edge.yml", "-e", ONLY_LIVEKIT_STAND_IN)
+    assert prepared.returncode == 0, prepared.output[-3000:]
+    first = run_playbook(inventory, PLAYBOOK, "-e", FIREWALL_ONLY)
+    assert first.returncode == 0, first.output[-3000:]
+    site = Deployed(host, inventory, str(acme.issuing_chain_bundle()))
+    edge_client.wait_for_certificate(site.ip, DOMAIN, site.ca_file)
+    yield site
+    hosts.remove(host.name)
+
+
+def test_players_meet_in_a_space_through_caddy(deployed) -> None:
+    ada, bob = deployed.player(), deployed.player()
+    try:
+        assert ada.ask("space:join", {"spaceId": "lobby", "name": "Ada"})["ok"] is True
+        joined = bob.ask("space:join", {"spaceId": "lobby", "name": "Bob", "position": {"x": 3, "y": 4}})
+        assert sorted(member["name"] for member in joined["members"]) == ["Ada", "Bob"]
+        assert ada.next("space:member-joined")["name"] == "Bob"
+        assert bob.ask("player:move", {"x": 5, "y": 6}) == {"ok": True}
+        assert ada.next("player:moved") == {"id": joined["self"], "x": 5, "y": 6}
+        ada.ask("chat:message", {"text": "hi Bob"})
+        message = bob.next("chat:message")
+        assert (message["name"], message["text"]) == ("Ada", "hi Bob")
+        assert abs(message["ts"] / 1000 - time.time()) < 30
+    finally:
+        ada.close()
+        bob.close()
+
+
+def test_other_origins_are_refused_and_bad_payloads_answered(deployed) -> None:
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        deployed.player(origin="https://evil.example")
+    eve = deployed.player()
+    try:
+        assert eve.ask("space:join", {"spaceId": "../../etc", "name": "Eve"})["ok"] is False
+        assert "join a space first" in eve.ask("player:move", {"x": 1, "y": 1})["error"]
+        eve.ask("space:join", {"spaceId": "lobby", "name": "Eve"})
+        assert "finite" in eve.ask("player:move", {"x": "NaN", "y": 1})["error"]
+    finally:
+        eve.close()
+    assert deployed.healthz() == 200
+
+
+def test_a_rerun_with_the_same_source_neither_redeploys_nor_restarts(deployed) -> None:
+    pid, current = deployed.main_pid(), deployed.current()
+    again = deployed.converge()
+    assert again.returncode == 0, again.output[-3000:]
+    assert again.changed(deployed.host.name) == []
+    assert (deployed.main_pid(), deployed.current()) == (pid, current)
+    check = deployed.converge("--check", "--diff")
+    assert check.returncode == 0 and check.changed(deployed.host.name) == []
+
+
+def test_a_broken_release_is_refused_while_the_running_one_answers(deployed, tmp_path) -> None:
+    source = tmp_path / "server"
+    shutil.copytree(REPO_ROOT / "server", source, ignore=shutil.ignore_patterns("node_modules", "dist"))
+    main = source / "socket-server.ts"
+    main.write_text(main.read_text().replace("status: 'ok',", "status: 'broken',"))
+    pid, current = deployed.main_pid(), deployed.current()
+
+    answers: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            try:
+                answers.append(deployed.healthz())
+            except OSError:
+                answers.append(0)
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        broken = {"socket_server_source_dir": str(source), "socket_server_health_timeout": 6}
+        run = deployed.converge(extra=broken, tmp_path=tmp_path)
+    finally:
+        stop.set()
+        watcher.join()
+    assert run.returncode != 0
+    message = " ".join(run.failures[deployed.host.name])
+    assert "failed its health gate" in message and "keeps serving" in message, message
+    assert (deployed.main_pid(), deployed.current()) == (pid, current)
+    assert answers and set(answers) == {200}, f"the running release stopped answering: {answers}"
+
+
+RESTART = "Restart the service for a new release, settings or unit"
+# Each drift: the command, the task --check reports it with, the tasks that may heal it (a
+# restart for another drift also starts a stopped service).
+DRIFTS = {
+    "edited unit": (f"sed -i 's/^MemoryMax=.*/MemoryMax=64M/' {UNIT}", "Install the systemd unit",
+                    {"Install the systemd unit"}),
+    "stopped service": ("systemctl stop flowspace-socket", "Run the service now and at boot",
+                        {"Run the service now and at boot", RESTART}),
+    "changed env file": (f"echo 'CHAT_MAX_LENGTH=1' >> {ENV_FILE}",
+                         "Write the settings (origins, ports, Redis) readable by the service only",
+                         {"Write the settings (origins, ports, Redis) readable by the service only"}),
+    "removed current link": (f"rm {CURRENT}", "Point current at the release",
+                             {"Point current at the release"}),
+}
+
+
+def test_drift_is_reported_then_healed(deployed) -> None:
+    for command, _reported_by, _healed_by in DRIFTS.values():
+        deployed.host.exec("sh", "-c", command)
+    check = deployed.converge("--check", "--diff")
+    assert check.returncode == 0, check.output[-3000:]
+    reported = {name.split(" : ", 1)[-1] for name in check.changed(deployed.host.name)}
+    for drift, (_command, task, _healed_by) in DRIFTS.items():
+        assert task in reported, f"--check did not report the {drift}: {sorted(reported)}"
+    assert deployed.host.exec("test", "-e", CURRENT, check=False).returncode != 0, "--check changed the host"
+
+    heal = deployed.converge()
+    assert heal.returncode == 0, heal.output[-3000:]
+    healed = {name.split(" : ", 1)[-1] for name in heal.changed(deployed.host.name)}
+    for drift, (_command, _reported_by, tasks) in DRIFTS.items():
+        assert tasks & healed, f"the re-run did not heal the {drift}: {sorted(healed)}"
+    assert "CHAT_MAX_LENGTH" not in deployed.host.exec("cat", ENV_FILE).stdout
+    assert deployed.host.exec("systemctl", "is-active", "flowspace-socket").stdout.strip() == "active"
+    memory_max = deployed.host.exec("systemctl", "show", "-P", "MemoryMax", "flowspace-socket").stdout.strip()
+    assert memory_max == str(512 << 20)
+    settled = deployed.converge()
+    assert settled.returncode == 0 and settled.changed(deployed.host.name) == []
+    player = deployed.player()
+    try:
+        assert player.ask("space:join", {"spaceId": "after-drift", "name": "Ada"})["ok"] is True
+    finally:
+        player.close()
