@@ -10,7 +10,10 @@ from labkit import hosts
 
 pytestmark = pytest.mark.integration
 
-SSH_PORTS = {"debian12": 2311, "debian13": 2312}
+# Drift runs on Debian 13 and bad input on Debian 12 (the pristine host below); molecule's
+# base_hardening scenario converges, re-runs and audits both. One flavour each keeps the
+# suite inside its time budget.
+SSH_PORTS = {"debian13": 2312}
 PLAYBOOK = "playbooks/base.yml"
 
 SSHD_TASK = "Write the hardened sshd settings (first drop-in, so its values win)"
