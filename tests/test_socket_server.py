@@ -185,8 +185,20 @@ def test_drift_is_reported_then_healed(deployed) -> None:
     assert memory_max == str(512 << 20)
     settled = deployed.converge()
     assert settled.returncode == 0 and settled.changed(deployed.host.name) == []
-    player = deployed.player()
+    player = connect_within(deployed, seconds=30)
     try:
         assert player.ask("space:join", {"spaceId": "after-drift", "name": "Ada"})["ok"] is True
     finally:
         player.close()
+
+
+def connect_within(deployed: Deployed, seconds: float) -> Player:
+    """A client once the healed service takes one; bounded, and the last error is raised."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return deployed.player()
+        except socketio.exceptions.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)

@@ -28,7 +28,8 @@ class Finding:
 def _detail(result: dict) -> str:
     diffs = result.get("diff") or []
     diffs = diffs if isinstance(diffs, list) else [diffs]
-    paths = [d.get("after_header") or d.get("before_header") for d in diffs if isinstance(d, dict)]
+    # before_header is the file on the host; a template's after_header is its local source.
+    paths = [d.get("before_header") or d.get("after_header") for d in diffs if isinstance(d, dict)]
     paths = [p for p in paths if p]
     return ", ".join(sorted(set(paths)))[:80]
 
