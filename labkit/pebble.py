@@ -32,7 +32,6 @@ ACME_PORT = 14000
 MANAGEMENT_PORT = 15000
 DNS_PORT = 8053
 DNS_MANAGEMENT_PORT = 8055
-ORDER_LOG_MARK = "POST /order-plz"
 
 
 @dataclass
@@ -62,10 +61,6 @@ class Pebble:
         bundle = self.state_dir / "issuing-root.pem"
         bundle.write_text(self.issuing_root())
         return bundle
-
-    def orders(self) -> int:
-        """How many certificate orders Pebble has received since it started."""
-        return self.log.read_text(errors="replace").count(ORDER_LOG_MARK)
 
     def orders_for(self, *domains: str) -> int:
         """Orders that named these domains: Pebble validates a fresh authorization for each
