@@ -1,58 +1,79 @@
-"""Real python-socketio clients of a deployed socket server, reached through Caddy by its
-name: the name is resolved to the test host's address inside this process only (like curl
---resolve), and TLS is verified against the given CA file (Pebble's root)."""
+"""Real Socket.io clients of a deployed socket server, reached through Caddy by its name: the
+name is pinned to the test host's address for this client only (like curl --resolve), and TLS
+is verified against the given CA file (Pebble's root).
 
-import contextlib
-import queue
-import socket
-from collections.abc import Iterator
+The asyncio client is used, on an event loop of its own, behind a blocking facade: the
+threaded client reads and writes one TLS socket from two threads at once, which OpenSSL does
+not allow, and loses packets now and then over wss (python-engineio issue 461)."""
 
-import requests
+import asyncio
+import threading
+
 import socketio
 
-_overrides: dict[str, str] = {}
-_real_getaddrinfo = socket.getaddrinfo
+from pinned_http import pinned_session
 
-
-def _getaddrinfo(host, *args, **kwargs):
-    return _real_getaddrinfo(_overrides.get(host, host), *args, **kwargs)
-
-
-@contextlib.contextmanager
-def resolving(name: str, address: str) -> Iterator[None]:
-    _overrides[name] = address
-    socket.getaddrinfo = _getaddrinfo
-    try:
-        yield
-    finally:
-        _overrides.pop(name, None)
-        if not _overrides:
-            socket.getaddrinfo = _real_getaddrinfo
+TIMEOUT = 10
 
 
 class Player:
-    """A socket.io client that records every event it receives."""
+    """A Socket.io client over WebSocket that records every event it receives."""
 
-    def __init__(self, url: str, ca_file: str, origin: str | None):
-        session = requests.Session()
-        session.verify = ca_file
-        # websocket-client sends an Origin of its own (the target URL) unless told which to send.
-        origin_option = {"origin": origin} if origin else {"suppress_origin": True}
-        self.client = socketio.Client(http_session=session, reconnection=False,
-                                      websocket_extra_options=origin_option)
-        self.events: queue.Queue = queue.Queue()
+    def __init__(self, url: str, address: str, ca_file: str, origin: str | None):
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.events: asyncio.Queue | None = None
+        try:
+            self._run(self._connect(url, address, ca_file, origin))
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    async def _connect(self, url: str, address: str, ca_file: str, origin: str | None) -> None:
+        name = url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
+        self._session = pinned_session(name, address, ca_file)
+        self.events = asyncio.Queue()
+        # aiohttp sends no Origin unless told; browsers always do, so tests name one.
+        self.client = socketio.AsyncClient(http_session=self._session, reconnection=False,
+                                           websocket_extra_options={"origin": origin} if origin else {})
         for event in ("space:member-joined", "space:member-left", "player:moved", "chat:message"):
-            self.client.on(event, lambda payload, event=event: self.events.put((event, payload)))
-        self.client.connect(url, transports=["websocket"], wait_timeout=10)
+            self.client.on(event, self._recorder(event))
+        try:
+            await self.client.connect(url, transports=["websocket"], wait_timeout=TIMEOUT)
+        except BaseException:
+            await self._session.close()
+            raise
+
+    def _recorder(self, event: str):
+        async def record(payload) -> None:
+            self.events.put_nowait((event, payload))
+        return record
+
+    def _run(self, coroutine, timeout: float = TIMEOUT + 5):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
     def ask(self, event: str, payload) -> dict:
-        return self.client.call(event, payload, timeout=10)
+        return self._run(self.client.call(event, payload, timeout=TIMEOUT))
 
     def next(self, event: str, timeout: float = 5) -> dict:
-        while True:
-            name, payload = self.events.get(timeout=timeout)
-            if name == event:
-                return payload
+        async def wait() -> dict:
+            while True:
+                name, payload = await asyncio.wait_for(self.events.get(), timeout)
+                if name == event:
+                    return payload
+        return self._run(wait(), timeout + 5)
 
     def close(self) -> None:
-        self.client.disconnect()
+        async def disconnect() -> None:
+            await self.client.disconnect()
+            await self._session.close()
+        try:
+            self._run(disconnect())
+        finally:
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()

@@ -13,7 +13,7 @@ import socketio
 
 from ansible_run import run_playbook, ssh_host_vars, write_inventory
 from labkit import edge_client, hosts, pebble
-from socketio_client import Player, resolving
+from socketio_client import Player
 from support import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -44,8 +44,7 @@ class Deployed:
         return run_playbook(self.inventory, PLAYBOOK, "-e", FIREWALL_ONLY, *extra_args, *args)
 
     def player(self, origin: str | None = APP_ORIGIN) -> Player:
-        with resolving(DOMAIN, self.ip):
-            return Player(f"https://{DOMAIN}", self.ca_file, origin)
+        return Player(f"https://{DOMAIN}", self.ip, self.ca_file, origin)
 
     def main_pid(self) -> str:
         return self.host.exec("systemctl", "show", "-P", "MainPID", "flowspace-socket").stdout.strip()
@@ -185,20 +184,9 @@ def test_drift_is_reported_then_healed(deployed) -> None:
     assert memory_max == str(512 << 20)
     settled = deployed.converge()
     assert settled.returncode == 0 and settled.changed(deployed.host.name) == []
-    player = connect_within(deployed, seconds=30)
+    player = deployed.player()
     try:
         assert player.ask("space:join", {"spaceId": "after-drift", "name": "Ada"})["ok"] is True
     finally:
         player.close()
 
-
-def connect_within(deployed: Deployed, seconds: float) -> Player:
-    """A client once the healed service takes one; bounded, and the last error is raised."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return deployed.player()
-        except socketio.exceptions.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(2)
