@@ -20,7 +20,7 @@ setup_host_packages() {
   have dockerd || have docker || missing+=(docker.io)
   have pebble && have pebble-challtestsrv || missing+=(pebble)
   have redis-server || missing+=(redis-server)
-  have go || [ -x /usr/local/go/bin/go ] || die "Go (>= 1.25) is needed to build the lab's service binaries; install it and run again"
+  have go || [ -x /usr/local/go/bin/go ] || die "Go (>= 1.26) is needed to build the lab's service binaries; install it and run again"
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   [ ${#missing[@]} -eq 0 ] && return 0
   if ! is_root || ! have apt-get; then

@@ -1,0 +1,92 @@
+"""Two real LiveKit participants (the LiveKit Python SDK, WebRTC underneath): one publishes a
+440 Hz tone, the other subscribes and counts the audio frames that carry sound. Prints one
+JSON line with what happened; exits non-zero when no sound arrived within the bound.
+
+Run as its own process: the SDK's native core resolves names and trusts CAs the system way,
+so the test gives it a private /etc/hosts and SSL_CERT_FILE (see tests/livekit_clients.py).
+
+    python livekit_participants.py URL SPEAKER_TOKEN LISTENER_TOKEN SECONDS
+"""
+
+import asyncio
+import json
+import math
+import sys
+import time
+
+from livekit import rtc
+
+SAMPLE_RATE = 48000
+FRAME_MS = 10
+SAMPLES = SAMPLE_RATE * FRAME_MS // 1000
+WANTED_FRAMES = 50  # half a second of sound
+
+
+def tone_frame(start: int) -> rtc.AudioFrame:
+    frame = rtc.AudioFrame.create(SAMPLE_RATE, 1, SAMPLES)
+    samples = frame.data
+    for i in range(SAMPLES):
+        samples[i] = int(8000 * math.sin(2 * math.pi * 440 * (start + i) / SAMPLE_RATE))
+    return frame
+
+
+async def speak(room: rtc.Room, stop: asyncio.Event) -> None:
+    source = rtc.AudioSource(SAMPLE_RATE, 1)
+    track = rtc.LocalAudioTrack.create_audio_track("tone", source)
+    options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+    await room.local_participant.publish_track(track, options)
+    sent = 0
+    while not stop.is_set():
+        await source.capture_frame(tone_frame(sent))
+        sent += SAMPLES
+
+
+async def listen(room: rtc.Room, result: dict, stop: asyncio.Event) -> None:
+    subscribed: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    @room.on("track_subscribed")
+    def on_track(track, _publication, participant) -> None:
+        if track.kind == rtc.TrackKind.KIND_AUDIO and not subscribed.done():
+            result["from"] = participant.identity
+            subscribed.set_result(track)
+
+    track = await subscribed
+    result["subscribed_after"] = round(time.monotonic() - result["started"], 2)
+    async for event in rtc.AudioStream(track, sample_rate=SAMPLE_RATE, num_channels=1):
+        peak = max((abs(s) for s in event.frame.data), default=0)
+        result["peak"] = max(result["peak"], peak)
+        if peak > 1000:
+            result["frames"] += 1
+        if result["frames"] >= WANTED_FRAMES:
+            break
+    stop.set()
+
+
+async def main(url: str, speaker_token: str, listener_token: str, seconds: float) -> int:
+    result = {"frames": 0, "peak": 0, "started": time.monotonic()}
+    speaker, listener = rtc.Room(), rtc.Room()
+    stop = asyncio.Event()
+    try:
+        await listener.connect(url, listener_token)
+        await speaker.connect(url, speaker_token)
+        result["connected_after"] = round(time.monotonic() - result["started"], 2)
+        speaking = asyncio.create_task(speak(speaker, stop))
+        try:
+            await asyncio.wait_for(listen(listener, result, stop), seconds)
+        except TimeoutError:
+            result["error"] = f"fewer than {WANTED_FRAMES} frames with sound within {seconds} s"
+        stop.set()
+        await speaking
+    except Exception as error:  # noqa: BLE001 - reported to the test as data
+        result["error"] = f"{type(error).__name__}: {error}"
+    finally:
+        await speaker.disconnect()
+        await listener.disconnect()
+    result["elapsed"] = round(time.monotonic() - result.pop("started"), 2)
+    print(json.dumps(result))
+    return 0 if result["frames"] >= WANTED_FRAMES else 1
+
+
+if __name__ == "__main__":
+    url, speaker_token, listener_token, seconds = sys.argv[1:5]
+    sys.exit(asyncio.run(main(url, speaker_token, listener_token, float(seconds))))
