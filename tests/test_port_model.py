@@ -10,6 +10,7 @@ from firewall_rules import iptables_opened, security_list_opened
 from support import REPO_ROOT
 
 CADDY = {("tcp", 80, 80), ("tcp", 443, 443), ("udp", 443, 443)}
+LIVEKIT = {("tcp", 7881, 7881), ("udp", 50000, 60000), ("udp", 3478, 3478)}
 
 
 @pytest.mark.parametrize("inventory", ["inventories/lab/hosts.yml", "inventories/production/hosts.yml"])
@@ -22,4 +23,8 @@ def test_security_list_and_host_firewall_open_the_same_ports(inventory: str, tmp
     firewalls = [iptables_opened(path.read_text()) for path in tmp_path.glob("*.rules.v4")]
     assert firewalls, "no host firewall rendered"
     assert set().union(*firewalls) == allowed
-    assert allowed == CADDY | {("tcp", 22, 22)}
+    assert allowed == CADDY | LIVEKIT | {("tcp", 22, 22)}
+    for path in tmp_path.glob("*.rules.v4"):
+        lines = path.read_text().splitlines()
+        accepts = [line for line in lines if line.startswith("-A INPUT") and "ACCEPT" in line]
+        assert len(accepts) == len(set(accepts)), f"{path.name} opens a port twice"
