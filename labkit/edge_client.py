@@ -3,16 +3,17 @@
 Names are not resolved: every request goes to the given IP with the site's name as SNI and
 Host header, and TLS is verified against the given CA file only (the test ACME root).
 
-    python -m labkit.edge_client IP DOMAIN CA_FILE   -> JSON: status, redirect, headers, issuer, echo
+    python -m labkit.edge_client IP DOMAIN CA_FILE [--path P] [--no-echo]
+        -> JSON: status, redirect, headers, issuer, WebSocket echo
 """
 
+import argparse
 import base64
 import json
 import os
 import socket
 import ssl
 import struct
-import sys
 import time
 from dataclasses import dataclass
 
@@ -34,6 +35,8 @@ def _read_response(stream) -> Response:
     lines = head.decode("latin-1").split("\r\n")
     status = int(lines[0].split(" ")[1])
     headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)}
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        return Response(status, headers, _read_chunked(stream))
     body = b""
     length = int(headers.get("content-length", "0") or 0)
     while len(body) < length:
@@ -42,6 +45,32 @@ def _read_response(stream) -> Response:
             break
         body += chunk
     return Response(status, headers, body)
+
+
+def _read_line(stream) -> bytes:
+    line = b""
+    while not line.endswith(b"\r\n"):
+        chunk = stream.recv(1)
+        if not chunk:
+            break
+        line += chunk
+    return line
+
+
+def _read_chunked(stream) -> bytes:
+    """A chunked body (what Caddy forwards from upstreams that give no length)."""
+    body = b""
+    while True:
+        size = int(_read_line(stream).split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            return body
+        chunk = b""
+        while len(chunk) < size + 2:  # the data and its CRLF
+            more = stream.recv(size + 2 - len(chunk))
+            if not more:
+                return body + chunk
+            chunk += more
+        body += chunk[:size]
 
 
 def tls_connect(ip: str, domain: str, ca_file: str, port: int = 443, timeout: float = 10) -> ssl.SSLSocket:
@@ -144,27 +173,35 @@ class WebSocket:
         self.stream.close()
 
 
-def summary(ip: str, domain: str, ca_file: str) -> dict:
+def summary(ip: str, domain: str, ca_file: str, path: str = "/", echo: bool = True) -> dict:
+    """What a browser would see of the site; `echo` also sends a WebSocket message and expects
+    it back (the lab's stand-in upstreams echo; real services do not)."""
     plain = request(ip, domain, "/probe")
-    secure = request(ip, domain, "/", ca_file=ca_file)
-    socket_ = WebSocket(ip, domain, ca_file)
-    try:
-        echoed = socket_.echo("ping from edge_client")
-    finally:
-        socket_.close()
-    return {
+    secure = request(ip, domain, path, ca_file=ca_file)
+    found = {
         "http_status": plain.status,
         "http_location": plain.headers.get("location", ""),
         "https_status": secure.status,
         "https_body": secure.body.decode(errors="replace"),
         "headers": secure.headers,
         "certificate": certificate(ip, domain, ca_file),
-        "websocket_echo": echoed,
     }
+    if echo:
+        socket_ = WebSocket(ip, domain, ca_file)
+        try:
+            found["websocket_echo"] = socket_.echo("ping from edge_client")
+        finally:
+            socket_.close()
+    return found
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    print(json.dumps(summary(*sys.argv[1:]), indent=2))
+    arguments = argparse.ArgumentParser(description="What a browser would see of one site on one host.")
+    arguments.add_argument("ip")
+    arguments.add_argument("domain")
+    arguments.add_argument("ca_file")
+    arguments.add_argument("--path", default="/", help="what to GET over HTTPS (default /)")
+    arguments.add_argument("--no-echo", dest="echo", action="store_false",
+                           help="skip the WebSocket echo (for real services rather than stand-ins)")
+    given = arguments.parse_args()
+    print(json.dumps(summary(given.ip, given.domain, given.ca_file, given.path, given.echo), indent=2))

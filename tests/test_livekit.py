@@ -153,6 +153,27 @@ def test_drift_is_reported_then_healed_with_the_same_keys(deployed) -> None:
     deployed.clients().server_api(list_room_names)  # the server takes the same keys again
 
 
+def test_a_controller_without_the_keys_takes_them_back_from_the_host(deployed) -> None:
+    keys = deployed.keys()
+    for name in ("api_key", "api_secret"):
+        (deployed.credentials / name).unlink()
+    run = deployed.converge(playbook="playbooks/livekit.yml")
+    assert run.returncode == 0, run.output[-3000:]
+    assert deployed.keys() == keys
+    assert not [task for task in run.changed(deployed.host.name) if "controller" not in task]
+
+
+def test_rotation_only_on_the_switch_and_old_tokens_stop_working(deployed) -> None:
+    old = deployed.clients()
+    rotate = deployed.converge("-e", "livekit_rotate_keys=true", playbook="playbooks/livekit.yml")
+    assert rotate.returncode == 0, rotate.output[-3000:]
+    assert deployed.keys()[1] != old.secret
+    deployed.clients().server_api(list_room_names)
+    with pytest.raises(api.TwirpError) as refused:
+        old.server_api(list_room_names)
+    assert refused.value.status == 401
+
+
 UNINSTALL = ("systemctl disable --now livekit && systemctl daemon-reload && rm -rf /opt/livekit /etc/livekit"
              " /etc/systemd/system/livekit.service /usr/local/bin/livekit-server && systemctl daemon-reload")
 INSTALL_TASKS = ("Install the binary from the controller", "Write livekit.yaml", "Install the systemd unit")
