@@ -24,6 +24,10 @@ class PlaybookRun:
     def changed(self, host: str) -> list[str]:
         return self.changed_tasks.get(host, [])
 
+    def changed_names(self, host: str) -> set[str]:
+        """The changed tasks' names without their role prefix ("role : name")."""
+        return {name.split(" : ", 1)[-1] for name in self.changed(host)}
+
     def result(self, task: str, host: str = "localhost") -> dict:
         return self.results.get(task, {}).get(host, {})
 

@@ -8,6 +8,7 @@ not allow, and loses packets now and then over wss (python-engineio issue 461)."
 
 import asyncio
 import threading
+from urllib.parse import urlsplit
 
 import socketio
 
@@ -31,8 +32,7 @@ class Player:
             raise
 
     async def _connect(self, url: str, address: str, ca_file: str, origin: str | None) -> None:
-        name = url.split("://", 1)[1].split("/", 1)[0].split(":", 1)[0]
-        self._session = pinned_session(name, address, ca_file)
+        self._session = pinned_session(urlsplit(url).hostname, address, ca_file)
         self.events = asyncio.Queue()
         # aiohttp sends no Origin unless told; browsers always do, so tests name one.
         self.client = socketio.AsyncClient(http_session=self._session, reconnection=False,

@@ -39,11 +39,6 @@ DRIFTS = {
 }
 
 
-def task_names(names: list[str]) -> set[str]:
-    """Task names as the json callback reports them: role prefix dropped."""
-    return {name.split(" : ", 1)[-1] for name in names}
-
-
 def host_state(host: hosts.Host) -> dict[str, str]:
     """What the drift checks look at, read straight from the host."""
     return {
@@ -85,14 +80,14 @@ def test_drift_is_reported_by_check_then_healed(hardened) -> None:
 
     check = run_playbook(inventory, PLAYBOOK, "--check", "--diff")
     assert check.returncode == 0, check.output[-3000:]
-    reported = task_names(check.changed(host.name))
+    reported = check.changed_names(host.name)
     for drift, (_command, task, _healed_by) in DRIFTS.items():
         assert task in reported, f"--check did not report the {drift}: {sorted(reported)}"
     assert host_state(host) == drifted, "--check changed the host"
 
     heal = run_playbook(inventory, PLAYBOOK)
     assert heal.returncode == 0, heal.output[-3000:]
-    healed = task_names(heal.changed(host.name))
+    healed = heal.changed_names(host.name)
     for drift, (_command, _reported_by, task) in DRIFTS.items():
         assert task in healed, f"the re-run did not heal the {drift}: {sorted(healed)}"
     state = host_state(host)

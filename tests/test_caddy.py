@@ -191,7 +191,7 @@ def test_drift_is_reported_by_check_then_healed(edge) -> None:
 
     heal = edge.converge()
     assert heal.returncode == 0, heal.output[-3000:]
-    healed = {name.split(" : ", 1)[-1] for name in heal.changed(edge.host.name)}
+    healed = heal.changed_names(edge.host.name)
     for drift, (_command, task) in DRIFTS.items():
         assert task in healed, f"the re-run did not heal the {drift}: {sorted(healed)}"
     assert edge.host.exec("systemctl", "is-active", "caddy").stdout.strip() == "active"

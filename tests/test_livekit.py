@@ -135,14 +135,14 @@ def test_drift_is_reported_then_healed_with_the_same_keys(deployed) -> None:
         deployed.host.exec("sh", "-c", command)
     check = deployed.converge("--check", "--diff", playbook="playbooks/livekit.yml")
     assert check.returncode == 0, check.output[-3000:]
-    reported = {name.split(" : ", 1)[-1] for name in check.changed(deployed.host.name)}
+    reported = check.changed_names(deployed.host.name)
     for drift, (_command, task) in DRIFTS.items():
         assert task in reported, f"--check did not report the {drift}: {sorted(reported)}"
     assert deployed.host.exec("test", "-e", KEY_FILE, check=False).returncode != 0, "--check changed the host"
 
     heal = deployed.converge(playbook="playbooks/livekit.yml")
     assert heal.returncode == 0, heal.output[-3000:]
-    healed = {name.split(" : ", 1)[-1] for name in heal.changed(deployed.host.name)}
+    healed = heal.changed_names(deployed.host.name)
     for drift, (_command, task) in DRIFTS.items():
         if drift != "stopped service":  # the restart the other two trigger starts it
             assert task in healed, f"the re-run did not heal the {drift}: {sorted(healed)}"
@@ -185,7 +185,7 @@ def test_check_mode_on_a_host_without_livekit_reports_the_install_and_changes_no
     deployed.host.exec("sh", "-c", UNINSTALL)
     check = deployed.converge("--check", "--diff", playbook="playbooks/livekit.yml")
     assert check.returncode == 0, check.output[-3000:]
-    reported = {name.split(" : ", 1)[-1] for name in check.changed(deployed.host.name)}
+    reported = check.changed_names(deployed.host.name)
     assert set(INSTALL_TASKS) <= reported
     assert deployed.host.exec("test", "-e", CONFIG, check=False).returncode != 0, "--check changed the host"
     again = deployed.converge(playbook="playbooks/livekit.yml")

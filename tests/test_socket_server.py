@@ -169,14 +169,14 @@ def test_drift_is_reported_then_healed(deployed) -> None:
         deployed.host.exec("sh", "-c", command)
     check = deployed.converge("--check", "--diff")
     assert check.returncode == 0, check.output[-3000:]
-    reported = {name.split(" : ", 1)[-1] for name in check.changed(deployed.host.name)}
+    reported = check.changed_names(deployed.host.name)
     for drift, (_command, task, _healed_by) in DRIFTS.items():
         assert task in reported, f"--check did not report the {drift}: {sorted(reported)}"
     assert deployed.host.exec("test", "-e", CURRENT, check=False).returncode != 0, "--check changed the host"
 
     heal = deployed.converge()
     assert heal.returncode == 0, heal.output[-3000:]
-    healed = {name.split(" : ", 1)[-1] for name in heal.changed(deployed.host.name)}
+    healed = heal.changed_names(deployed.host.name)
     for drift, (_command, _reported_by, tasks) in DRIFTS.items():
         assert tasks & healed, f"the re-run did not heal the {drift}: {sorted(healed)}"
     assert "CHAT_MAX_LENGTH" not in deployed.host.exec("cat", ENV_FILE).stdout
