@@ -12,7 +12,7 @@ def main(argv: list[str] | None = None) -> int:
     build = sub.add_parser("images", help="build the OCI-like test images (cached by recipe hash)")
     build.add_argument("flavours", nargs="*", default=sorted(images.FLAVOURS))
     sub.add_parser("up", help="start the lab hosts of inventories/lab")
-    sub.add_parser("down", help="remove the lab hosts")
+    sub.add_parser("down", help="remove the lab hosts, stop Pebble and the Vercel emulator")
     sub.add_parser("key", help="print the path of the lab's admin SSH key")
     args = parser.parse_args(argv)
 
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{host.name}: {host.flavour}, ssh ubuntu@127.0.0.1 -p {host.ssh_port}")
     elif args.command == "down":
         removed = lab.down()
-        print("removed: " + (", ".join(removed) if removed else "nothing, no lab host was running"))
+        print("removed: " + (", ".join(removed) if removed else "nothing, the lab was not running"))
     elif args.command == "key":
         print(paths.lab_key())
     return 0

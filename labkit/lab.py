@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from labkit import hosts, paths, pebble
+from labkit import hosts, paths, pebble, vercel_emulator
 
 LAB_INVENTORY = paths.REPO_ROOT / "inventories" / "lab" / "hosts.yml"
 LAB_STACK = paths.REPO_ROOT / "inventories" / "lab" / "group_vars" / "all" / "stack.yml"
@@ -31,8 +31,9 @@ def inventory_hosts(inventory: Path = LAB_INVENTORY) -> dict[str, dict]:
 
 
 def up() -> list[hosts.Host]:
-    """Start the lab hosts (a host already running from the current image is kept) and the
-    lab's ACME server, whose DNS then answers the stack's names with the lab host's address."""
+    """Start the lab hosts (a host already running from the current image is kept), the
+    lab's ACME server, whose DNS then answers the stack's names with the lab host's address,
+    and the Vercel API emulator holding the lab's project."""
     started = []
     for name, variables in inventory_hosts().items():
         started.append(
@@ -43,11 +44,13 @@ def up() -> list[hosts.Host]:
     for host in started[:1]:  # one edge host: the names point at the first lab host
         for variable in SITE_NAME_VARIABLES:
             acme.add_a(stack[variable], host.ip_address())
+    vercel_emulator.ensure_running()
     return started
 
 
 def down() -> list[str]:
+    """Remove the lab's containers and stop its ACME server and Vercel emulator."""
     names = hosts.lab_containers()
     for name in names:
         hosts.remove(name)
-    return names
+    return names + pebble.stop() + vercel_emulator.stop()

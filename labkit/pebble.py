@@ -11,8 +11,6 @@ address, and connects to ports 80/443 of that container.
 import datetime
 import ipaddress
 import json
-import os
-import signal
 import ssl
 import subprocess
 import sys
@@ -26,12 +24,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from labkit import paths
+from labkit import daemons, paths
 
 ACME_PORT = 14000
 MANAGEMENT_PORT = 15000
 DNS_PORT = 8053
 DNS_MANAGEMENT_PORT = 8055
+# process name -> what its command line starts with
+PROCESSES = {"pebble": b"pebble\0", "challtestsrv": b"pebble-challtestsrv"}
 
 
 @dataclass
@@ -151,43 +151,15 @@ def _wait_until_answering(pebble: Pebble, timeout: float = 30) -> None:
 
 
 def stop() -> list[str]:
-    stopped = []
-    for name in ("pebble", "challtestsrv"):
-        pid = _pid(name)
-        if pid and _alive(name):
-            os.kill(pid, signal.SIGTERM)
-            stopped.append(name)
-        (state_dir() / f"{name}.pid").unlink(missing_ok=True)
-    time.sleep(0.5 if stopped else 0)
-    return stopped
+    return daemons.stop(state_dir(), PROCESSES)
 
 
 def _spawn(name: str, command: list[str], env: dict[str, str], log: Path | None = None) -> None:
-    log = log or state_dir() / f"{name}.log"
-    with open(log, "w") as output:
-        process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, **env}, cwd=state_dir(),
-        )
-    (state_dir() / f"{name}.pid").write_text(str(process.pid))
-
-
-def _pid(name: str) -> int | None:
-    try:
-        return int((state_dir() / f"{name}.pid").read_text())
-    except (FileNotFoundError, ValueError):
-        return None
+    daemons.spawn(state_dir(), name, command, env, log)
 
 
 def _alive(name: str) -> bool:
-    pid = _pid(name)
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"pebble")
+    return daemons.alive(state_dir(), name, PROCESSES[name])
 
 
 def _write_tls_material(pebble: Pebble) -> None:

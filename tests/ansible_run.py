@@ -63,6 +63,7 @@ def ssh_host_vars(port: int) -> dict:
         "ansible_ssh_common_args": (
             "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
         ),
+        "ansible_host_key_checking": False,
     }
 
 
@@ -77,9 +78,11 @@ def local_inventory(path: Path) -> Path:
     return path
 
 
-def run_playbook(inventory: Path, playbook: str, *args: str, timeout: float = 900) -> PlaybookRun:
+def run_playbook(inventory: Path, playbook: str, *args: str, timeout: float = 900,
+                 env: dict | None = None) -> PlaybookRun:
     env = {
         **os.environ,
+        **(env or {}),
         "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
         "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
         "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",

@@ -12,7 +12,7 @@ from livekit import api
 from ansible_run import run_playbook, ssh_host_vars, write_inventory
 from firewall_rules import iptables_opened
 from labkit import edge_client, hosts, pebble
-from livekit_clients import LiveKitClients
+from labkit.livekit_clients import LiveKitClients
 
 pytestmark = pytest.mark.integration
 

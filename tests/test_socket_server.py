@@ -13,7 +13,7 @@ import socketio
 
 from ansible_run import run_playbook, ssh_host_vars, write_inventory
 from labkit import edge_client, hosts, pebble
-from socketio_client import Player
+from labkit.socketio_client import Player
 from support import REPO_ROOT
 
 pytestmark = pytest.mark.integration

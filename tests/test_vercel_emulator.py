@@ -3,8 +3,8 @@ so the module tests built on it test against Vercel's rules, not the emulator's 
 
 import pytest
 
-import vercel_emulator
-from vercel_client import EmulatorClient
+from labkit import vercel_emulator
+from labkit.vercel_client import EmulatorClient
 
 TOKEN = "emulator-test-token"
 

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-import vercel_emulator
 from ansible_run import local_inventory, run_playbook
-from vercel_client import EmulatorClient
+from labkit import vercel_emulator
+from labkit.vercel_client import EmulatorClient
 
 TOKEN = "module-test-token"
 PLAYBOOK = "tests/playbooks/vercel_env.yml"

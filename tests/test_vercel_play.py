@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-import vercel_emulator
 from ansible_collections.flowspace.infra.plugins.filter.dotenv import from_dotenv
 from ansible_run import local_inventory, run_playbook
-from vercel_client import EmulatorClient
+from labkit import vercel_emulator
+from labkit.vercel_client import EmulatorClient
 
 TOKEN = "play-test-token"
 SECRET = "play-test-livekit-secret-0123456789abcdef"

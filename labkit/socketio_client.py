@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import socketio
 
-from pinned_http import pinned_session
+from labkit.pinned_http import pinned_session
 
 TIMEOUT = 10
 

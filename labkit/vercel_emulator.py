@@ -1,16 +1,19 @@
 """A local stand-in for the parts of Vercel's REST API the collection uses.
 
 The real API is unreachable from the test machines; this reproduces its documented behaviour,
-errors included (see ../../shared/DESIGN.md "Vercel REST API facts" and tests/test_vercel_emulator.py,
-which pins it): Bearer auth, team scope, API versions per endpoint, env create/upsert with
-ENV_CONFLICT, sensitive values that are never returned, optional pagination, batch delete,
-deployments that snapshot the production environment at creation, deploy hooks.
+errors included (tests/test_vercel_emulator.py pins it): Bearer auth, team scope, API versions
+per endpoint, env create/upsert with ENV_CONFLICT, sensitive values that are never returned,
+optional pagination, batch delete, deployments that snapshot the production environment at
+creation, deploy hooks.
 
 Test control lives under /_emulator/ (no auth): seed projects and hooks, inject faults
 (429 with Retry-After, 5xx, slow answers), read the request log, the stored values and the
 deployments' snapshots.
 
-    python tests/vercel_emulator.py [--port 8787] [--token TOKEN] [--project NAME]
+The lab runs one in the background, seeded with the project the lab inventory names:
+
+    python -m labkit.vercel_emulator start | stop | status
+    python -m labkit.vercel_emulator serve [--port 8787] [--token TOKEN] [--project NAME]
 """
 
 import argparse
@@ -20,10 +23,15 @@ import itertools
 import json
 import re
 import secrets
+import sys
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
+
+from labkit import daemons, paths
 
 TARGETS = {"production", "preview", "development"}
 TYPES = {"encrypted", "sensitive", "plain", "system"}
@@ -417,21 +425,78 @@ def serve(port=0, tokens=()):
     return server
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=8787)
-    parser.add_argument("--token", default="flowspace-lab-token")
-    parser.add_argument("--project", default="flowspace")
-    args = parser.parse_args()
-    server = serve(args.port, [args.token])
-    project = server.RequestHandlerClass.state.add_project(args.project)
-    print(json.dumps({"api_url": f"http://127.0.0.1:{server.server_address[1]}", "token": args.token,
-                      "project": project}), flush=True)
+LAB_PORT = 8787
+LAB_TOKEN = "flowspace-lab-token"  # noqa: S105 - the lab emulator's, named in inventories/lab too
+LAB_PROJECT = "flowspace"
+LAB_URL = f"http://127.0.0.1:{LAB_PORT}"
+PROCESS = {"vercel-emulator": b"labkit.vercel_emulator"}
+
+
+def state_dir() -> Path:
+    path = paths.cache_dir() / "vercel-emulator"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def answering(url: str = LAB_URL) -> bool:
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        server.shutdown()
+        with urllib.request.urlopen(f"{url}/_emulator/requests", timeout=2) as response:  # noqa: S310 (loopback)
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def ensure_running() -> str:
+    """The lab's emulator (kept when it already runs: its state is the lab's Vercel project);
+    returns its base URL."""
+    if daemons.alive(state_dir(), "vercel-emulator", PROCESS["vercel-emulator"]) and answering():
+        return LAB_URL
+    stop()
+    daemons.spawn(state_dir(), "vercel-emulator", [
+        sys.executable, "-m", "labkit.vercel_emulator", "serve", "--port", str(LAB_PORT),
+        "--token", LAB_TOKEN, "--project", LAB_PROJECT,
+    ], {"PYTHONPATH": str(paths.REPO_ROOT)})
+    deadline = time.monotonic() + 15
+    while not answering():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the Vercel emulator did not answer at {LAB_URL}; see {state_dir()}")
+        time.sleep(0.2)
+    return LAB_URL
+
+
+def stop() -> list[str]:
+    return daemons.stop(state_dir(), PROCESS)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_parser = sub.add_parser("serve", help="run in the foreground")
+    serve_parser.add_argument("--port", type=int, default=LAB_PORT)
+    serve_parser.add_argument("--token", default=LAB_TOKEN)
+    serve_parser.add_argument("--project", default=LAB_PROJECT)
+    for name, text in (("start", "start the lab's emulator in the background"),
+                       ("stop", "stop it"), ("status", "whether it answers")):
+        sub.add_parser(name, help=text)
+    args = parser.parse_args(argv)
+    if args.command == "start":
+        print(ensure_running())
+    elif args.command == "stop":
+        print("stopped: " + (", ".join(stop()) or "nothing was running"))
+    elif args.command == "status":
+        print("answering" if answering() else "not running")
+        return 0 if answering() else 1
+    else:
+        server = serve(args.port, [args.token])
+        project = server.RequestHandlerClass.state.add_project(args.project)
+        print(json.dumps({"api_url": f"http://127.0.0.1:{server.server_address[1]}", "token": args.token,
+                          "project": project}), flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            server.shutdown()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

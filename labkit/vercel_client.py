@@ -14,12 +14,19 @@ class Answer:
     headers: dict
 
 
+USE_OWN_TOKEN = object()
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
 class EmulatorClient:
     def __init__(self, base_url: str, token: str | None = None):
         self.base_url, self.token = base_url.rstrip("/"), token
 
-    def call(self, method: str, path: str, body=None, token: str | None = "default") -> Answer:
-        token = self.token if token == "default" else token
+    def call(self, method: str, path: str, body=None, token=USE_OWN_TOKEN) -> Answer:
+        token = self.token if token is USE_OWN_TOKEN else token
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -34,7 +41,8 @@ class EmulatorClient:
 
     def control(self, method: str, what: str, body=None) -> dict:
         answer = self.call(method, f"/_emulator/{what}", body, token=None)
-        assert answer.status < 300, answer
+        if answer.status >= 300:
+            raise EmulatorError(f"{method} /_emulator/{what}: {answer}")
         return answer.body
 
     def add_project(self, name: str, **options) -> dict:

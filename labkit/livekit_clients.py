@@ -12,7 +12,7 @@ from pathlib import Path
 
 from livekit import api
 
-from pinned_http import pinned_session
+from labkit.pinned_http import pinned_session
 
 PARTICIPANTS = Path(__file__).with_name("livekit_participants.py")
 
@@ -43,7 +43,9 @@ class LiveKitClients:
         with SSL_CERT_FILE pointing at the test CA: nothing outside that process changes."""
         hosts = hosts_dir / "hosts"
         hosts.write_text(f"127.0.0.1 localhost\n{self.address} {self.domain}\n")
-        command = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+        # Root may make the mount namespace directly; anyone else gets it inside a user namespace.
+        as_user = [] if os.geteuid() == 0 else ["--map-root-user"]
+        command = ["unshare", *as_user, "--mount", "--propagation", "private", "sh", "-c",
                    'mount --bind "$0" /etc/hosts && exec "$@"', str(hosts),
                    sys.executable, str(PARTICIPANTS), f"wss://{self.domain}",
                    self.token("speaker", room), self.token("listener", room), str(seconds)]

@@ -1,0 +1,184 @@
+"""The deployed stack as its users meet it: each site over HTTPS with its certificate, two
+Socket.io players in a space, two LiveKit participants in a room, and the Vercel project's
+environment. `./flowspace lab` prints this after converging; the end-to-end tests assert on
+the same findings.
+
+    python -m labkit.stack_check        (the lab: inventories/lab, Pebble, the Vercel emulator)
+"""
+
+import json
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from labkit import edge_client, hosts, lab, paths, pebble, vercel_emulator
+from labkit.livekit_clients import LiveKitClients
+from labkit.socketio_client import Player
+from labkit.vercel_client import EmulatorClient
+
+SENSITIVE = ("SECRET", "TOKEN", "KEY")
+
+
+@dataclass
+class Stack:
+    address: str  # the edge host's address; names are pinned to it, never resolved
+    socket_domain: str
+    livekit_domain: str
+    app_origin: str
+    ca_file: str  # what clients trust: the ACME server's root
+    livekit_key: str
+    livekit_secret: str
+    vercel: EmulatorClient
+    vercel_project: str
+
+
+def sites(stack: Stack) -> list[dict]:
+    """Each public site: its certificate (verified against the CA file) and its answer."""
+    found = []
+    for name, domain, path in (("socket", stack.socket_domain, "/healthz"),
+                               ("livekit", stack.livekit_domain, "/")):
+        certificate = edge_client.certificate(stack.address, domain, stack.ca_file)
+        answer = edge_client.request(stack.address, domain, path, ca_file=stack.ca_file, timeout=5)
+        found.append({
+            "site": name, "url": f"https://{domain}{path}", "status": answer.status,
+            "body": answer.body.decode(errors="replace")[:60],
+            "issuer": certificate["issuer"].get("commonName", "?"),
+            "names": certificate["names"], "not_after": certificate["not_after"],
+            "ok": answer.status == 200 and domain in certificate["names"],
+        })
+    return found
+
+
+def socket_round_trip(stack: Stack) -> dict:
+    """Two players join one space over wss; one moves and chats, the other must see both."""
+    space = f"check-{uuid.uuid4().hex[:8]}"
+    url = f"https://{stack.socket_domain}"
+    started = time.monotonic()
+    ada = Player(url, stack.address, stack.ca_file, stack.app_origin)
+    try:
+        bob = Player(url, stack.address, stack.ca_file, stack.app_origin)
+        try:
+            ada.ask("space:join", {"spaceId": space, "name": "Ada"})
+            joined = bob.ask("space:join", {"spaceId": space, "name": "Bob"})
+            bob.ask("player:move", {"x": 5, "y": 6})
+            moved = ada.next("player:moved")
+            ada.ask("chat:message", {"text": "hello from the stack check"})
+            chat = bob.next("chat:message")
+        finally:
+            bob.close()
+    finally:
+        ada.close()
+    return {
+        "space": space, "members": sorted(m["name"] for m in joined["members"]),
+        "move_seen": {k: moved[k] for k in ("x", "y")}, "chat_seen": chat["text"],
+        "seconds": round(time.monotonic() - started, 2),
+        "ok": moved == {"id": joined["self"], "x": 5, "y": 6} and chat["name"] == "Ada",
+    }
+
+
+def livekit_join(stack: Stack, seconds: float = 30) -> dict:
+    """Two participants join one room over wss; one speaks, the other must hear it."""
+    clients = LiveKitClients(stack.livekit_domain, stack.address, stack.ca_file,
+                             stack.livekit_key, stack.livekit_secret)
+    room = f"check-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="flowspace-check-") as work:
+        heard = clients.exchange_audio(room, Path(work), seconds)
+    return {"room": room, **heard, "ok": heard["exit"] == 0 and heard.get("from") == "speaker"}
+
+
+def vercel_environment(stack: Stack) -> dict:
+    """The project's production variables (values of secrets left out) and its deployments."""
+    project = stack.vercel.call("GET", f"/v9/projects/{stack.vercel_project}").body
+    stored = stack.vercel.stored_envs(project["id"])
+    deployments = stack.vercel.deployments(project["id"])
+    production = {e["key"]: e for e in stored if "production" in e["target"]}
+    return {
+        "project": project["name"],
+        "variables": {key: ("(" + e["type"] + ")" if any(s in key for s in SENSITIVE) else e["value"])
+                      for key, e in sorted(production.items())},
+        "types": {key: e["type"] for key, e in sorted(production.items())},
+        "deployments": len(deployments),
+        "latest_state": deployments[-1]["state"] if deployments else None,
+        "latest_built_with": sorted(deployments[-1]["env"]) if deployments else [],
+        "ok": bool(deployments) and sorted(deployments[-1]["env"]) == sorted(production),
+    }
+
+
+def check(stack: Stack) -> dict:
+    """Every check; one that raises is reported as failed with its error, the rest still run."""
+    findings = {}
+    for name, run in (("sites", sites), ("socket", socket_round_trip), ("livekit", livekit_join),
+                      ("vercel", vercel_environment)):
+        try:
+            findings[name] = run(stack)
+        except Exception as error:  # noqa: BLE001 - a failed check is a finding, not a crash
+            findings[name] = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+    return findings
+
+
+def passed(findings: dict) -> bool:
+    return all(all(site["ok"] for site in found) if isinstance(found, list) else found["ok"]
+               for found in findings.values())
+
+
+def report(findings: dict) -> str:
+    mark = {True: "ok  ", False: "FAIL"}
+    lines = []
+    sites_found = findings["sites"]
+    if isinstance(sites_found, dict):
+        lines.append(f"{mark[False]} sites: {sites_found['error']}")
+    else:
+        for site in sites_found:
+            lines.append(f"{mark[site['ok']]} {site['url']} -> {site['status']} {site['body']!r}, "
+                         f"certificate for {', '.join(site['names'])} issued by {site['issuer']!r} "
+                         f"(until {site['not_after']})")
+    socket = findings["socket"]
+    lines.append(f"{mark[socket['ok']]} socket.io: " + (socket.get("error") or (
+        f"{' and '.join(socket['members'])} met in space {socket['space']}; Ada saw Bob move to "
+        f"{socket['move_seen']}, Bob read {socket['chat_seen']!r} ({socket['seconds']} s)")))
+    media = findings["livekit"]
+    lines.append(f"{mark[media['ok']]} livekit: " + (media.get("error") or (
+        f"two participants joined room {media['room']} after {media.get('connected_after')} s; "
+        f"the listener heard {media['frames']} frames of the speaker's tone (peak {media['peak']}) "
+        f"within {media.get('elapsed')} s")))
+    app = findings["vercel"]
+    lines.append(f"{mark[app['ok']]} vercel: " + (app.get("error") or (
+        f"project {app['project']}, {app['deployments']} deployment(s), the latest "
+        f"{app['latest_state']} and built with every production variable")))
+    lines.extend(f"       {key}={value}" for key, value in app.get("variables", {}).items())
+    return "\n".join(lines)
+
+
+def lab_stack() -> Stack:
+    """The lab as inventories/lab describes it (its first host is the edge)."""
+    stack = yaml.safe_load(lab.LAB_STACK.read_text())
+    name = next(iter(lab.inventory_hosts()))
+    credentials = paths.cache_dir() / "credentials" / stack["flowspace_livekit_domain"]
+    return Stack(
+        address=hosts.Host(name, "", 0).ip_address(),
+        socket_domain=stack["flowspace_socket_domain"], livekit_domain=stack["flowspace_livekit_domain"],
+        app_origin=stack["flowspace_app_origin"],
+        ca_file=str(pebble.ensure_running().issuing_chain_bundle()),
+        livekit_key=(credentials / "api_key").read_text().strip(),
+        livekit_secret=(credentials / "api_secret").read_text().strip(),
+        vercel=EmulatorClient(vercel_emulator.LAB_URL, vercel_emulator.LAB_TOKEN),
+        vercel_project=vercel_emulator.LAB_PROJECT,
+    )
+
+
+def main(argv: list[str]) -> int:
+    findings = check(lab_stack())
+    if "--json" in argv:
+        print(json.dumps(findings, indent=2))
+    else:
+        print(report(findings))
+    return 0 if passed(findings) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
