@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,8 @@ class PlaybookRun:
     changed_tasks: dict[str, list[str]] = field(default_factory=dict)  # host -> task names
     failures: dict[str, list[str]] = field(default_factory=dict)  # host -> messages
     results: dict[str, dict[str, dict]] = field(default_factory=dict)  # task name -> host -> result
+    seconds: float = 0.0  # wall time of the run
+    failed_plays: set[str] = field(default_factory=set)  # names of the plays where a task failed
 
     def changed(self, host: str) -> list[str]:
         return self.changed_tasks.get(host, [])
@@ -88,16 +91,19 @@ def run_playbook(inventory: Path, playbook: str, *args: str, timeout: float = 90
         "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
         "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
     }
+    started = time.monotonic()
     result = subprocess.run(
         [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), playbook, *args],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, env=env, check=False,
     )
-    run = PlaybookRun(result.returncode, result.stdout + result.stderr)
+    run = PlaybookRun(result.returncode, result.stdout + result.stderr,
+                      seconds=round(time.monotonic() - started, 1))
     try:
         report = json.loads(result.stdout)
     except json.JSONDecodeError:
         return run
     for play in report.get("plays", []):
+        play_name = play.get("play", {}).get("name", "")
         for task in play.get("tasks", []):
             name = task["task"]["name"]
             for host, outcome in task.get("hosts", {}).items():
@@ -106,4 +112,5 @@ def run_playbook(inventory: Path, playbook: str, *args: str, timeout: float = 90
                     run.changed_tasks.setdefault(host, []).append(name)
                 if outcome.get("failed") or outcome.get("unreachable"):
                     run.failures.setdefault(host, []).append(str(outcome.get("msg", "")))
+                    run.failed_plays.add(play_name)
     return run

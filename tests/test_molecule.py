@@ -10,7 +10,7 @@ pytestmark = pytest.mark.molecule
 
 
 def test_scenarios_are_discovered() -> None:
-    assert "site" in SCENARIOS
+    assert "base_hardening" in SCENARIOS
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

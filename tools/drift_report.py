@@ -49,7 +49,8 @@ def check(inventory: str, playbook: str, extra: list[str]) -> tuple[list[Finding
         )
         for event in runner.events:
             data = event.get("event_data", {})
-            name = data.get("task", "")
+            # "role : task", as ansible-playbook prints it: two roles may name a task alike.
+            name = " : ".join(part for part in (data.get("role"), data.get("task", "")) if part)
             if event["event"] == "runner_on_ok" and data.get("res", {}).get("changed"):
                 drifted.append(Finding(data.get("host", "?"), name, _detail(data["res"])))
             elif event["event"] in ("runner_on_failed", "runner_on_unreachable") \

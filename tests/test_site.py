@@ -1,0 +1,247 @@
+"""site.yml end to end on a fresh Debian 12 OCI-like host, over SSH as production runs it:
+users reach every service, a re-run changes nothing, the drift catalogue (docs/drift.md) is
+reported by the drift report without being touched and healed by a re-run, and bad input is
+refused by the preflight before any host changes. test_site_debian13.py repeats the first two
+on Debian 13."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from labkit import stack_check
+from site_stack import SiteHost, assert_a_rerun_changes_nothing, assert_users_reach_every_service
+from support import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+SSH_PORT = 2361
+SSHD_DROP_IN = "/etc/ssh/sshd_config.d/00-base-hardening.conf"
+SYSCTL_FILE = "/etc/sysctl.d/90-base-hardening.conf"
+CADDYFILE = "/etc/caddy/Caddyfile"
+CADDY_DROP_IN = "/etc/systemd/system/caddy.service.d/50-flowspace.conf"
+LIVEKIT_CONFIG = "/etc/livekit/livekit.yaml"
+LIVEKIT_KEYS = "/etc/livekit/keys.yaml"
+LIVEKIT_UNIT = "/etc/systemd/system/livekit.service"
+SOCKET_UNIT = "/etc/systemd/system/flowspace-socket.service"
+SOCKET_ENV = "/opt/flowspace-socket/shared/flowspace-socket.env"
+SOCKET_CURRENT = "/opt/flowspace-socket/current"
+VERCEL_SYNC = "Sync the project's environment variables"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    stack = SiteHost("debian12", SSH_PORT, tmp_path_factory.mktemp("site"))
+    stack.first = stack.converge()
+    yield stack
+    stack.remove()
+
+
+def test_users_reach_every_service(site) -> None:
+    findings = assert_users_reach_every_service(site, site.first)
+    print(f"\nfirst converge of site.yml (debian12): {site.first.seconds} s\n{stack_check.report(findings)}")
+
+
+def test_a_rerun_changes_nothing_and_the_drift_report_agrees(site) -> None:
+    again = assert_a_rerun_changes_nothing(site)
+    print(f"\nno-op re-run of site.yml (debian12): {again.seconds} s")
+    assert again.seconds < 60, "the whole stack's no-op re-run must stay under a minute"
+
+
+@dataclass
+class Drift:
+    name: str
+    inject: str | Callable[[SiteHost], None]  # a shell command on the host, or a call
+    present: str | Callable[[SiteHost], bool]  # true while the drift is still there
+    reported: str  # the task the drift report names it with ("role : task")
+    healed_by: tuple[str, ...] = ()  # the tasks the re-run may heal it with, when not the reported one
+    on_controller: bool = False  # healed by the Vercel play, on localhost
+
+    def apply(self, site: SiteHost) -> None:
+        if callable(self.inject):
+            self.inject(site)
+        else:
+            site.host.exec("sh", "-c", self.inject)
+
+    def still_there(self, site: SiteHost) -> bool:
+        if callable(self.present):
+            return self.present(site)
+        return site.host.exec("sh", "-c", self.present, check=False).returncode == 0
+
+
+def vercel_edit(key: str, value: str) -> Callable[[SiteHost], None]:
+    """Someone changed a variable in Vercel's dashboard (the API the dashboard uses)."""
+    def edit(site: SiteHost) -> None:
+        env_id = site.stored_env()[key]["id"]
+        path = f"/v9/projects/{site.project['id']}/env/{env_id}"
+        answer = site.vercel.call("PATCH", path, {"value": value})
+        assert answer.status == 200, answer
+    return edit
+
+
+def vercel_delete(key: str) -> Callable[[SiteHost], None]:
+    def delete(site: SiteHost) -> None:
+        env_id = site.stored_env()[key]["id"]
+        answer = site.vercel.call("DELETE", f"/v9/projects/{site.project['id']}/env/{env_id}")
+        assert answer.status == 200, answer
+    return delete
+
+
+# Independent cases, injected together per batch; cases healed by the same task are in
+# different batches so the report attributes each one. docs/drift.md lists the same table.
+BATCHES = {
+    "configs, services and the firewall": [
+        Drift("sshd drop-in edited", f"echo 'PasswordAuthentication yes' >> {SSHD_DROP_IN}",
+              f"grep -q '^PasswordAuthentication yes' {SSHD_DROP_IN}",
+              "base_hardening : Write the hardened sshd settings"),
+        Drift("firewall flushed", "iptables -F INPUT", "! iptables -S INPUT | grep -q REJECT",
+              "base_hardening : Report the live drift a real run would reload",
+              ("base_hardening : Load the rules where the live tables drifted from them",)),
+        Drift("fail2ban stopped", "systemctl stop fail2ban", "! systemctl is-active -q fail2ban",
+              "base_hardening : Run fail2ban"),
+        Drift("sysctl file edited",
+              f"sed -i 's/^net.core.rmem_max = .*/net.core.rmem_max = 212992/' {SYSCTL_FILE}",
+              f"grep -q 'rmem_max = 212992' {SYSCTL_FILE}",
+              "base_hardening : Write the sysctl settings applied at boot"),
+        Drift("login.defs UMASK loosened", "sed -i 's/^UMASK.*/UMASK\t022/' /etc/login.defs",
+              "grep -q '^UMASK.022' /etc/login.defs", "base_hardening : Set login defaults"),
+        Drift("admin home opened up", "chmod 0755 /home/ubuntu", "test $(stat -c %a /home/ubuntu) = 755",
+              "base_hardening : Keep the admin user's home private"),
+        Drift("journald drop-in deleted", "rm /etc/systemd/journald.conf.d/50-base-hardening.conf",
+              "! test -e /etc/systemd/journald.conf.d/50-base-hardening.conf",
+              "base_hardening : Keep the journal on disk"),
+        Drift("Caddyfile edited", f"sed -i 's/\"DENY\"/\"SAMEORIGIN\"/' {CADDYFILE}",
+              f"grep -q SAMEORIGIN {CADDYFILE}", "caddy : Write the Caddyfile"),
+        Drift("caddy disabled and stopped", "systemctl disable --now caddy",
+              "! systemctl is-enabled -q caddy", "caddy : Run caddy now and at boot"),
+        Drift("caddy unit drop-in deleted", f"rm {CADDY_DROP_IN}", f"! test -e {CADDY_DROP_IN}",
+              "caddy : Write the unit drop-in"),
+        Drift("livekit.yaml edited", f"sed -i 's/empty_timeout: 300/empty_timeout: 5/' {LIVEKIT_CONFIG}",
+              f"grep -q 'empty_timeout: 5$' {LIVEKIT_CONFIG}", "livekit : Write livekit.yaml"),
+        Drift("LiveKit key file deleted", f"rm {LIVEKIT_KEYS}", f"! test -e {LIVEKIT_KEYS}",
+              "livekit : Write the API key file"),
+        # The restart that applies this batch's other livekit changes starts it too.
+        Drift("livekit stopped", "systemctl stop livekit", "! systemctl is-active -q livekit",
+              "livekit : Enable and start livekit",
+              ("livekit : Enable and start livekit", "livekit : Restart livekit")),
+        Drift("socket settings changed", f"echo 'CHAT_MAX_LENGTH=1' >> {SOCKET_ENV}",
+              f"grep -q CHAT_MAX_LENGTH=1 {SOCKET_ENV}", "socket_server : Write the settings"),
+        Drift("socket unit edited", f"sed -i 's/^MemoryMax=.*/MemoryMax=64M/' {SOCKET_UNIT}",
+              f"grep -q MemoryMax=64M {SOCKET_UNIT}", "socket_server : Install the systemd unit"),
+        Drift("socket server stopped", "systemctl stop flowspace-socket",
+              "! systemctl is-active -q flowspace-socket", "socket_server : Run the service now and at boot",
+              ("socket_server : Run the service now and at boot", "socket_server : Restart the service")),
+        Drift("socket release link removed", f"rm {SOCKET_CURRENT}", f"! test -e {SOCKET_CURRENT}",
+              "socket_server : Point current at the release"),
+        Drift("Vercel value changed", vercel_edit("NEXT_PUBLIC_SOCKET_URL", "https://old.example"),
+              lambda site: site.stored_env()["NEXT_PUBLIC_SOCKET_URL"]["value"] == "https://old.example",
+              VERCEL_SYNC, on_controller=True),
+    ],
+    "owners, modes and deletions": [
+        Drift("LiveKit key file owned by root", f"chown root:root {LIVEKIT_KEYS}",
+              f"test $(stat -c %U {LIVEKIT_KEYS}) = root", "livekit : Write the API key file"),
+        Drift("socket settings readable by all", f"chmod 0644 {SOCKET_ENV}",
+              f"test $(stat -c %a {SOCKET_ENV}) = 644", "socket_server : Write the settings"),
+        Drift("Caddyfile deleted", f"rm {CADDYFILE}", f"! test -e {CADDYFILE}",
+              "caddy : Write the Caddyfile"),
+        Drift("livekit unit edited", f"sed -i 's/^MemoryMax=.*/MemoryMax=64M/' {LIVEKIT_UNIT}",
+              f"grep -q MemoryMax=64M {LIVEKIT_UNIT}", "livekit : Install the systemd unit"),
+        Drift("login banner replaced", "echo 'Debian GNU/Linux' > /etc/issue",
+              "grep -q '^Debian GNU/Linux$' /etc/issue", "base_hardening : Write the login banners"),
+        Drift("firewall not loaded at boot", "systemctl disable netfilter-persistent",
+              "! systemctl is-enabled -q netfilter-persistent", "base_hardening : Load the rules at boot"),
+        Drift("Vercel variable deleted", vercel_delete("LIVEKIT_API_KEY"),
+              lambda site: "LIVEKIT_API_KEY" not in site.stored_env(), VERCEL_SYNC, on_controller=True),
+    ],
+}
+
+
+def test_the_catalogue_has_at_least_fifteen_cases_across_every_layer() -> None:
+    cases = [drift for batch in BATCHES.values() for drift in batch]
+    assert len(cases) >= 15
+    layers = {drift.reported.split(" : ")[0] if " : " in drift.reported else "vercel" for drift in cases}
+    assert layers == {"base_hardening", "caddy", "livekit", "socket_server", "vercel"}
+    for batch in BATCHES.values():
+        reporters = [drift.reported for drift in batch]
+        assert len(reporters) == len(set(reporters)), "each case of a batch is reported by a task of its own"
+    documented = (REPO_ROOT / "docs" / "drift.md").read_text()
+    assert [drift.name for drift in cases if drift.name not in documented] == [], "missing in docs/drift.md"
+
+
+@pytest.mark.parametrize("batch", list(BATCHES))
+def test_drift_is_reported_untouched_then_healed(site, batch) -> None:
+    cases = BATCHES[batch]
+    deployments = len(site.deployments())
+    for drift in cases:
+        drift.apply(site)
+    assert [d.name for d in cases if not d.still_there(site)] == [], "an injection did not take"
+
+    report = site.drift_report()
+    assert report.returncode == 1, report.stdout + report.stderr[-3000:]
+    for drift in cases:
+        assert drift.reported in report.stdout, f"the report does not name '{drift.name}':\n{report.stdout}"
+    assert [d.name for d in cases if not d.still_there(site)] == [], "the drift report changed the host"
+    assert len(site.deployments()) == deployments, "the drift report redeployed"
+
+    heal = site.converge()
+    assert heal.returncode == 0, heal.output[-4000:]
+    for drift in cases:
+        healed = heal.changed_tasks.get("localhost" if drift.on_controller else site.name, [])
+        tasks = drift.healed_by or (drift.reported,)
+        assert any(task in name for task in tasks for name in healed), f"'{drift.name}' not healed: {healed}"
+    assert [d.name for d in cases if d.still_there(site)] == [], "the re-run left drift behind"
+    assert len(site.deployments()) == deployments + 1, "the Vercel fix redeployed exactly once"
+
+    settled = site.converge()
+    assert settled.changed(site.name) == [] and settled.changed("localhost") == [], settled.changed_tasks
+    findings = site.check()
+    assert stack_check.passed(findings), stack_check.report(findings)
+
+
+# (what is wrong, extra vars, words the error must hold)
+BAD_INPUT = {
+    "missing socket domain": ({"flowspace_socket_domain": ""}, 'flowspace_socket_domain=""'),
+    "domain with a scheme": ({"flowspace_livekit_domain": "https://livekit.example"},
+                             'flowspace_livekit_domain="https://livekit.example"'),
+    "short LiveKit secret": (
+        {"flowspace_livekit_api_key": "APIshort", "flowspace_livekit_api_secret": "s" * 20}, "at least 32"),
+    "RTC port out of range": ({"livekit_rtc_tcp_port": 70000}, "livekit_rtc_tcp_port"),
+    "UDP range over the TURN port": (
+        {"livekit_rtc_port_range_start": 3000, "livekit_rtc_port_range_end": 4000}, "overlap"),
+    "socket port on LiveKit's port": ({"flowspace_socket_port": 7880}, "livekit_port and socket_server_port"),
+    "app origin without a scheme": ({"flowspace_app_origin": "app.flowspace.test"}, "origin"),
+    "misspelt caddy variable": ({"caddy_site_default": {}}, "Unknown caddy variable(s): caddy_site_default"),
+    "SSH port declared public": (
+        {"flowspace_extra_public_ports": [{"port": 22, "protocol": "tcp", "purpose": "ssh"}]}, "SSH port"),
+    "unreachable Vercel API": ({"vercel_api_url": "http://127.0.0.1:9", "vercel_retries": 0}, "unreachable"),
+    "Vercel token refused": ({"vercel_token": "not-the-token"}, "403"),
+    "unknown Vercel project": ({"vercel_project": "no-such-project"}, "404"),
+}
+
+WATCHED_FILES = (SSHD_DROP_IN, CADDYFILE, LIVEKIT_CONFIG, LIVEKIT_KEYS, SOCKET_ENV, "/etc/iptables/rules.v4")
+
+
+def host_fingerprint(site: SiteHost) -> str:
+    """The files and processes bad input must leave alone."""
+    files = site.host.exec("sha256sum", *WATCHED_FILES, check=False).stdout
+    pids = site.host.exec("systemctl", "show", "-P", "MainPID", "caddy", "livekit", "flowspace-socket").stdout
+    return files + pids + site.host.exec("readlink", SOCKET_CURRENT, check=False).stdout
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_is_refused_before_any_host_changes(site, case, tmp_path) -> None:
+    overrides, expected = BAD_INPUT[case]
+    before, deployments, stored = host_fingerprint(site), len(site.deployments()), site.stored_env()
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(overrides))
+    run = site.converge("-e", f"@{bad}")
+    assert run.returncode != 0, f"{case} was accepted"
+    failures = " ".join(message for messages in run.failures.values() for message in messages)
+    assert expected in failures, f"{case}: the error does not say '{expected}': {failures[:2000]}"
+    assert run.failed_plays, run.output[-3000:]
+    assert all(play.startswith("Preflight") for play in run.failed_plays), run.failed_plays
+    assert run.changed_tasks == {}, run.changed_tasks
+    assert host_fingerprint(site) == before
+    assert (len(site.deployments()), site.stored_env()) == (deployments, stored)
+
