@@ -32,8 +32,7 @@ class SiteHost:
         self.ip = self.host.ip_address()
         for domain in (self.socket_domain, self.livekit_domain):
             self.acme.add_a(domain, self.ip)
-        self.inventory = write_inventory(workdir / "hosts.json", {self.name: {
-            **ssh_host_vars(ssh_port), "livekit_credentials_dir": str(self.credentials)}})
+        self.inventory = write_inventory(workdir / "hosts.json", {self.name: ssh_host_vars(ssh_port)})
         # The stack and the Vercel settings as extra vars: the Vercel play runs on the
         # controller, which has no host vars of the OCI host.
         self.extra = workdir / "stack.json"

@@ -206,7 +206,7 @@ BAD_INPUT = {
                              'flowspace_livekit_domain="https://livekit.example"'),
     "short LiveKit secret": (
         {"flowspace_livekit_api_key": "APIshort", "flowspace_livekit_api_secret": "s" * 20}, "at least 32"),
-    "RTC port out of range": ({"livekit_rtc_tcp_port": 70000}, "livekit_rtc_tcp_port"),
+    "RTC port out of range": ({"livekit_rtc_tcp_port": 70000}, "for LiveKit WebRTC over TCP: port must be"),
     "UDP range over the TURN port": (
         {"livekit_rtc_port_range_start": 3000, "livekit_rtc_port_range_end": 4000}, "overlap"),
     "socket port on LiveKit's port": ({"flowspace_socket_port": 7880}, "livekit_port and socket_server_port"),

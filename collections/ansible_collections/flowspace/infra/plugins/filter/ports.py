@@ -42,6 +42,8 @@ def port_declaration_errors(declarations):
     spans = []
     for index, entry in enumerate(declarations):
         where = f"entry {index} ({_describe(entry) if isinstance(entry, dict) else entry!r})"
+        if isinstance(entry, dict) and isinstance(entry.get("purpose"), str):
+            where += f" for {entry['purpose'][:60]}"
         if not isinstance(entry, dict):
             errors.append(f"{where}: must be a dict with port, protocol and purpose")
             continue
