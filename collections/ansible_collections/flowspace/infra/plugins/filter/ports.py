@@ -35,15 +35,22 @@ def _describe(entry):
     )
 
 
+def _where(index, entry):
+    """How an error names the entry: its index, protocol/port and, when given, its purpose."""
+    if not isinstance(entry, dict):
+        return f"entry {index} ({entry!r})"
+    purpose = entry.get("purpose")
+    named = f" for {purpose[:60]}" if isinstance(purpose, str) else ""
+    return f"entry {index} ({_describe(entry)}){named}"
+
+
 def port_declaration_errors(declarations):
     if not isinstance(declarations, list):
         return [f"must be a list of port declarations, got {type(declarations).__name__}"]
     errors = []
     spans = []
     for index, entry in enumerate(declarations):
-        where = f"entry {index} ({_describe(entry) if isinstance(entry, dict) else entry!r})"
-        if isinstance(entry, dict) and isinstance(entry.get("purpose"), str):
-            where += f" for {entry['purpose'][:60]}"
+        where = _where(index, entry)
         if not isinstance(entry, dict):
             errors.append(f"{where}: must be a dict with port, protocol and purpose")
             continue
