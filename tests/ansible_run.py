@@ -12,6 +12,9 @@ from labkit import paths
 from support import REPO_ROOT, VENV_BIN
 
 LAB_GROUP_VARS = REPO_ROOT / "inventories" / "lab" / "group_vars"
+# For runs meant to stop at input validation in their first seconds: Mitogen's start-up
+# (shipping Ansible's code to the host, ~3 s) costs more there than it saves.
+STOPS_EARLY = {"ANSIBLE_STRATEGY": "linear"}
 
 
 @dataclass

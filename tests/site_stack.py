@@ -44,8 +44,8 @@ class SiteHost:
         }))
         self.ca_file = str(self.acme.issuing_chain_bundle())
 
-    def converge(self, *args: str) -> PlaybookRun:
-        return run_playbook(self.inventory, "site.yml", "-e", f"@{self.extra}", *args, timeout=1200)
+    def converge(self, *args: str, env: dict | None = None) -> PlaybookRun:
+        return run_playbook(self.inventory, "site.yml", "-e", f"@{self.extra}", *args, timeout=1200, env=env)
 
     def drift_report(self) -> subprocess.CompletedProcess:
         """The operator's drift report (tools/drift_report.py): site.yml --check --diff."""

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ansible_run import docker_host_vars, run_playbook, ssh_host_vars, write_inventory
+from ansible_run import STOPS_EARLY, docker_host_vars, run_playbook, ssh_host_vars, write_inventory
 from labkit import hosts
 
 pytestmark = pytest.mark.integration
@@ -158,7 +158,7 @@ def test_bad_input_fails_before_the_host_changes(pristine, tmp_path, case: str) 
     extra, expected = BAD_INPUT[case]
     extra_file = tmp_path / "extra.json"
     extra_file.write_text(json.dumps(extra))
-    run = run_playbook(inventory, PLAYBOOK, "-e", f"@{extra_file}")
+    run = run_playbook(inventory, PLAYBOOK, "-e", f"@{extra_file}", env=STOPS_EARLY)
     assert run.returncode != 0
     messages = " ".join(run.failures.get(host.name, []))
     assert expected in messages, messages or run.output[-3000:]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from ansible_run import STOPS_EARLY
 from labkit import stack_check
 from site_stack import SiteHost, assert_a_rerun_changes_nothing, assert_users_reach_every_service
 from support import REPO_ROOT
@@ -173,6 +174,7 @@ def test_the_catalogue_has_at_least_fifteen_cases_across_every_layer() -> None:
 def test_drift_is_reported_untouched_then_healed(site, batch) -> None:
     cases = BATCHES[batch]
     deployments = len(site.deployments())
+    orders = site.acme.orders_for(site.socket_domain, site.livekit_domain)
     for drift in cases:
         drift.apply(site)
     assert [d.name for d in cases if not d.still_there(site)] == [], "an injection did not take"
@@ -195,6 +197,7 @@ def test_drift_is_reported_untouched_then_healed(site, batch) -> None:
 
     settled = site.converge()
     assert settled.changed(site.name) == [] and settled.changed("localhost") == [], settled.changed_tasks
+    assert site.acme.orders_for(site.socket_domain, site.livekit_domain) == orders, "certificates re-ordered"
     findings = site.check()
     assert stack_check.passed(findings), stack_check.report(findings)
 
@@ -235,7 +238,7 @@ def test_bad_input_is_refused_before_any_host_changes(site, case, tmp_path) -> N
     before, deployments, stored = host_fingerprint(site), len(site.deployments()), site.stored_env()
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(overrides))
-    run = site.converge("-e", f"@{bad}")
+    run = site.converge("-e", f"@{bad}", env=STOPS_EARLY)
     assert run.returncode != 0, f"{case} was accepted"
     failures = " ".join(message for messages in run.failures.values() for message in messages)
     assert expected in failures, f"{case}: the error does not say '{expected}': {failures[:2000]}"

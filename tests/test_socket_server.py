@@ -1,7 +1,7 @@
 """socket_server over SSH, behind the base firewall and Caddy with Pebble certificates:
 python-socketio clients play in a space through wss, disallowed origins and bad payloads are
 refused, a re-run neither redeploys nor restarts, a broken release is refused while the
-running one keeps answering, and drift is reported and healed."""
+running one keeps answering. Drift: tests/test_site.py's catalogue."""
 
 import json
 import shutil
@@ -25,8 +25,6 @@ DOMAIN = "socket.socket.pytest.test"
 STACK = {"flowspace_socket_domain": DOMAIN, "flowspace_livekit_domain": "livekit.socket.pytest.test"}
 APP_ORIGIN = "https://app.flowspace.test"  # the lab stack's flowspace_app_origin
 CURRENT = "/opt/flowspace-socket/current"
-UNIT = "/etc/systemd/system/flowspace-socket.service"
-ENV_FILE = "/opt/flowspace-socket/shared/flowspace-socket.env"
 FIREWALL_ONLY = "@tests/vars/firewall_only.yml"
 ONLY_LIVEKIT_STAND_IN = '{"prepare_upstream_ports": [7880]}'  # the socket port is the server's
 
@@ -146,48 +144,3 @@ def test_a_broken_release_is_refused_while_the_running_one_answers(deployed, tmp
     assert "failed its health gate" in message and "keeps serving" in message, message
     assert (deployed.main_pid(), deployed.current()) == (pid, current)
     assert answers and set(answers) == {200}, f"the running release stopped answering: {answers}"
-
-
-RESTART = "Restart the service for a new release, settings or unit"
-# Each drift: the command, the task --check reports it with, the tasks that may heal it (a
-# restart for another drift also starts a stopped service).
-DRIFTS = {
-    "edited unit": (f"sed -i 's/^MemoryMax=.*/MemoryMax=64M/' {UNIT}", "Install the systemd unit",
-                    {"Install the systemd unit"}),
-    "stopped service": ("systemctl stop flowspace-socket", "Run the service now and at boot",
-                        {"Run the service now and at boot", RESTART}),
-    "changed env file": (f"echo 'CHAT_MAX_LENGTH=1' >> {ENV_FILE}",
-                         "Write the settings (origins, ports, Redis) readable by the service only",
-                         {"Write the settings (origins, ports, Redis) readable by the service only"}),
-    "removed current link": (f"rm {CURRENT}", "Point current at the release",
-                             {"Point current at the release"}),
-}
-
-
-def test_drift_is_reported_then_healed(deployed) -> None:
-    for command, _reported_by, _healed_by in DRIFTS.values():
-        deployed.host.exec("sh", "-c", command)
-    check = deployed.converge("--check", "--diff")
-    assert check.returncode == 0, check.output[-3000:]
-    reported = check.changed_names(deployed.host.name)
-    for drift, (_command, task, _healed_by) in DRIFTS.items():
-        assert task in reported, f"--check did not report the {drift}: {sorted(reported)}"
-    assert deployed.host.exec("test", "-e", CURRENT, check=False).returncode != 0, "--check changed the host"
-
-    heal = deployed.converge()
-    assert heal.returncode == 0, heal.output[-3000:]
-    healed = heal.changed_names(deployed.host.name)
-    for drift, (_command, _reported_by, tasks) in DRIFTS.items():
-        assert tasks & healed, f"the re-run did not heal the {drift}: {sorted(healed)}"
-    assert "CHAT_MAX_LENGTH" not in deployed.host.exec("cat", ENV_FILE).stdout
-    assert deployed.host.exec("systemctl", "is-active", "flowspace-socket").stdout.strip() == "active"
-    memory_max = deployed.host.exec("systemctl", "show", "-P", "MemoryMax", "flowspace-socket").stdout.strip()
-    assert memory_max == str(512 << 20)
-    settled = deployed.converge()
-    assert settled.returncode == 0 and settled.changed(deployed.host.name) == []
-    player = deployed.player()
-    try:
-        assert player.ask("space:join", {"spaceId": "after-drift", "name": "Ada"})["ok"] is True
-    finally:
-        player.close()
-
