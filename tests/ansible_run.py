@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labkit import paths
-from support import REPO_ROOT, VENV_BIN
+from support import REPO_ROOT, VENV_BIN, run_tool
 
 LAB_GROUP_VARS = REPO_ROOT / "inventories" / "lab" / "group_vars"
 # For runs meant to stop at input validation in their first seconds: Mitogen's start-up
@@ -117,3 +117,11 @@ def run_playbook(inventory: Path, playbook: str, *args: str, timeout: float = 90
                     run.failures.setdefault(host, []).append(str(outcome.get("msg", "")))
                     run.failed_plays.add(play_name)
     return run
+
+
+def run_drift_report(inventory: Path, playbook: str, *args: str,
+                     timeout: float = 600) -> subprocess.CompletedProcess:
+    """The operator's drift report (tools/drift_report.py): `playbook` in --check --diff mode;
+    args go to ansible-playbook."""
+    return run_tool(sys.executable, "tools/drift_report.py", "-i", str(inventory), playbook, "--", *args,
+                    timeout=timeout)

@@ -4,13 +4,11 @@ test_site.py (Debian 12) and test_site_debian13.py share it."""
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-from ansible_run import PlaybookRun, run_playbook, ssh_host_vars, write_inventory
+from ansible_run import PlaybookRun, run_drift_report, run_playbook, ssh_host_vars, write_inventory
 from labkit import edge_client, hosts, pebble, stack_check, vercel_emulator
 from labkit.vercel_client import EmulatorClient
-from support import run_tool
 
 TOKEN = "site-test-token"
 PROJECT = "flowspace-app"
@@ -49,8 +47,7 @@ class SiteHost:
 
     def drift_report(self) -> subprocess.CompletedProcess:
         """The operator's drift report (tools/drift_report.py): site.yml --check --diff."""
-        return run_tool(sys.executable, "tools/drift_report.py", "-i", str(self.inventory), "site.yml",
-                        "--", "-e", f"@{self.extra}", timeout=600)
+        return run_drift_report(self.inventory, "site.yml", "-e", f"@{self.extra}")
 
     def wait_for_certificates(self) -> None:
         for domain in (self.socket_domain, self.livekit_domain):
@@ -92,7 +89,8 @@ def assert_users_reach_every_service(site: SiteHost, first: PlaybookRun) -> dict
     assert findings["socket"]["members"] == ["Ada", "Bob"]
     assert findings["livekit"]["frames"] >= 50 and findings["livekit"]["from"] == "speaker"
     stored = site.stored_env()
-    key, secret = site.stack().livekit_key, site.stack().livekit_secret
+    stack = site.stack()
+    key, secret = stack.livekit_key, stack.livekit_secret
     assert {k: e.get("value") for k, e in stored.items() if k != "LIVEKIT_API_SECRET"} == {
         "NEXT_PUBLIC_SOCKET_URL": f"https://{site.socket_domain}",
         "NEXT_PUBLIC_LIVEKIT_URL": f"wss://{site.livekit_domain}",

@@ -4,14 +4,13 @@ input refused before the live config changes (drift: tests/test_site.py's catalo
 
 import json
 import subprocess
-import sys
 
 import pytest
 
-from ansible_run import STOPS_EARLY, run_playbook, ssh_host_vars, write_inventory
+from ansible_run import STOPS_EARLY, run_drift_report, run_playbook, ssh_host_vars, write_inventory
 from firewall_rules import iptables_opened, security_list_opened
 from labkit import edge_client, hosts, pebble
-from support import REPO_ROOT, run_tool, tail
+from support import REPO_ROOT, tail
 
 pytestmark = pytest.mark.integration
 
@@ -44,8 +43,8 @@ class Edge:
 
     def drift_report(self) -> subprocess.CompletedProcess:
         """The operator's drift report (tools/drift_report.py) on this host's edge play."""
-        return run_tool(sys.executable, "tools/drift_report.py", "-i", str(self.inventory), PLAYBOOK,
-                        "--", "-e", f"@{REPO_ROOT / FIREWALL_ONLY[1:]}", timeout=300)
+        return run_drift_report(self.inventory, PLAYBOOK, "-e", f"@{REPO_ROOT / FIREWALL_ONLY[1:]}",
+                                timeout=300)
 
     def get(self, domain: str = SOCKET_DOMAIN, path: str = "/", **kwargs) -> edge_client.Response:
         return edge_client.request(self.ip, domain, path, ca_file=self.ca_file, **kwargs)
