@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from labkit import images, lab, paths
+from labkit import build_log, images, lab, paths
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,7 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "images":
-        for tag in images.build(args.flavours):
+        try:
+            tags = images.build(args.flavours)
+        except (build_log.StepFailed, RuntimeError) as err:
+            print(f"[flowspace] error: {err}", file=sys.stderr)
+            return 1
+        for tag in tags:
             print(tag)
     elif args.command == "up":
         for host in lab.up():

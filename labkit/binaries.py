@@ -9,12 +9,11 @@ lab builds the same upstream versions from the Go module proxy and caches them b
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from labkit import paths
+from labkit import build_log, go_toolchain, paths
 
 # The caddy the lab and tests install; keep in step with roles/caddy's caddy_version.
 CADDY_VERSION = "2.11.9"
@@ -36,13 +35,17 @@ def go_install(package: str, version: str, target: Path) -> Path:
     """`go install package@vVERSION` into target, unless it is already there."""
     if target.exists():
         return target
-    go = shutil.which("go") or "/usr/local/go/bin/go"
-    if not Path(go).exists():
-        raise FileNotFoundError("building the lab's service binaries needs Go (>= 1.26) on PATH")
+    go = go_toolchain.go()
     target.parent.mkdir(parents=True, exist_ok=True)
+    name = target.name.split(f"-{version}")[0]
+    print(f"[flowspace] building {name} {version} from the Go module proxy "
+          f"(about 3 minutes, once per machine; log: {build_log.log_path(name)})",
+          file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as gobin:
-        env = {**os.environ, "GOBIN": gobin, "CGO_ENABLED": "0"}
-        subprocess.run([go, "install", f"{package}@v{version}"], env=env, check=True)
+        # GOTOOLCHAIN=local: the go chosen above builds, it never switches to another.
+        env = {**os.environ, "GOBIN": gobin, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local"}
+        build_log.run_logged([go, "install", f"{package}@v{version}"], name,
+                             f"building {name} {version}", env=env)
         built = Path(gobin) / Path(package).name
         partial = target.with_name(target.name + ".partial")
         shutil.move(built, partial)
@@ -63,6 +66,8 @@ def livekit_server() -> Path:
 BUILDERS = {"caddy": caddy, "livekit-server": livekit_server}
 
 if __name__ == "__main__":
-    names = sys.argv[1:] or sorted(BUILDERS)
-    for name in names:
-        print(BUILDERS[name]())
+    try:
+        for name in sys.argv[1:] or sorted(BUILDERS):
+            print(BUILDERS[name]())
+    except (build_log.StepFailed, RuntimeError, OSError) as err:
+        sys.exit(f"[flowspace] error: {err}")

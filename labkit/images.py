@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import paths
+from labkit import build_log, paths
 
 # Bump when the way base roots are made changes in a way the inputs below do not show.
 BASE_RECIPE_REVISION = "1"
@@ -98,13 +98,15 @@ def build_base(flavour: Flavour, mirror: str = DEFAULT_MIRROR) -> str:
         return tag
     if shutil.which("debootstrap") is None:
         raise RuntimeError("debootstrap is not installed (Debian/Ubuntu: apt-get install debootstrap)")
-    _log(f"debootstrapping {flavour.suite} for {tag} (about a minute)")
+    log_name = f"debootstrap-{flavour.name}"
+    _log(f"debootstrapping {flavour.suite} for {tag} (about a minute, once per recipe; "
+         f"log: {build_log.log_path(log_name)})")
     with tempfile.TemporaryDirectory(prefix=f"flowspace-{flavour.name}-", dir="/var/tmp") as work:
         root = Path(work) / "root"
-        subprocess.run(
+        build_log.run_logged(
             ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
              flavour.suite, str(root), mirror],
-            check=True, stdout=subprocess.DEVNULL,
+            log_name, f"debootstrap of {flavour.suite}",
         )
         tar = subprocess.Popen(
             ["tar", "-C", str(root), "-c", "--numeric-owner",
@@ -124,7 +126,7 @@ def _build_layer(tag: str, recipe_dir: Path, base: str, context_files: dict[str,
     """`docker build` of recipe_dir on base, with extra files under context/, unless tag exists."""
     if image_exists(tag):
         return
-    _log(f"building {tag}")
+    _log(f"building {tag} (docker build, under a minute)")
     with tempfile.TemporaryDirectory(prefix="flowspace-build-") as work:
         context = Path(work)
         shutil.copytree(recipe_dir, context, dirs_exist_ok=True)

@@ -94,11 +94,44 @@ class Pebble:
 
 
 def docker_gateway() -> str:
-    """The host's address on Docker's default bridge, reachable from every lab container."""
-    return subprocess.run(
-        ["docker", "network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()
+    """The host's address on Docker's default bridge, reachable from every lab container.
+
+    An engine may leave the network's IPAM gateway empty (Debian's docker.io 20.10 does on a
+    fresh start), so that field is only the first choice: then the bridge interface's own
+    address in the network's subnet, then the subnet's first host, which is what Docker assigns.
+    """
+    inspect = subprocess.run(["docker", "network", "inspect", "bridge"],
+                             capture_output=True, text=True, check=False)
+    if inspect.returncode != 0:
+        raise RuntimeError(f"cannot inspect Docker's bridge network: {inspect.stderr.strip()}")
+    return bridge_gateway(json.loads(inspect.stdout)[0], _interface_addresses)
+
+
+def bridge_gateway(network: dict, interface_addresses) -> str:
+    """The gateway of an inspected bridge network (see docker_gateway)."""
+    configs = (network.get("IPAM") or {}).get("Config") or []
+    subnets = [ipaddress.ip_network(c["Subnet"]) for c in configs
+               if c.get("Subnet") and ipaddress.ip_network(c["Subnet"]).version == 4]
+    for config in configs:
+        if config.get("Gateway") and ipaddress.ip_address(config["Gateway"]).version == 4:
+            return config["Gateway"]
+    if not subnets:
+        raise RuntimeError("Docker's bridge network has neither a gateway nor an IPv4 subnet; "
+                           "restart the Docker engine and try again")
+    interface = (network.get("Options") or {}).get("com.docker.network.bridge.name", "docker0")
+    for address in interface_addresses(interface):
+        if any(ipaddress.ip_address(address) in subnet for subnet in subnets):
+            return address
+    return str(next(subnets[0].hosts()))
+
+
+def _interface_addresses(interface: str) -> list[str]:
+    """IPv4 addresses of a local interface (empty when there is no such interface)."""
+    shown = subprocess.run(["ip", "-j", "-4", "addr", "show", "dev", interface],
+                           capture_output=True, text=True, check=False)
+    if shown.returncode != 0:
+        return []
+    return [info["local"] for link in json.loads(shown.stdout or "[]") for info in link.get("addr_info", [])]
 
 
 def state_dir() -> Path:

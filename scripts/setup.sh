@@ -12,40 +12,88 @@ die() { printf '[flowspace] error: %s\n' "$*" >&2; exit 1; }
 is_root() { [ "$(id -u)" -eq 0 ]; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
-# Debian/Ubuntu packages the lab and the tests need on this machine.
-setup_host_packages() {
-  local missing=()
-  have debootstrap || missing+=(debootstrap)
-  have ssh-keygen || missing+=(openssh-client)
-  have dockerd || have docker || missing+=(docker.io)
-  have pebble && have pebble-challtestsrv || missing+=(pebble)
-  have redis-server || missing+=(redis-server)
-  have go || [ -x /usr/local/go/bin/go ] || die "Go (>= 1.26) is needed to build the lab's service binaries; install it and run again"
-  python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if ! is_root || ! have apt-get; then
-    die "missing ${missing[*]}; install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}) and run again"
-  fi
-  log "installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Minimum Node.js major version (server/package.json's engines).
+NODE_MINIMUM_MAJOR=18
+
+docker_engine_reachable() { have docker && docker info >/dev/null 2>&1; }
+# Whether python3 can make the project's venv (Debian splits venv and ensurepip out); tried for
+# real, and only while the project has no venv yet.
+python3_makes_venvs() {
+  [ -x "$FLOWSPACE_VENV/bin/python" ] && return 0
+  local probe ok=0
+  probe="$(mktemp -d)"
+  python3 -m venv "$probe/venv" >/dev/null 2>&1 || ok=1
+  rm -rf "$probe"
+  return "$ok"
+}
+node_new_enough() {
+  have node && node -e "process.exit(+process.versions.node.split('.')[0] >= $NODE_MINIMUM_MAJOR ? 0 : 1)" 2>/dev/null
 }
 
-# A reachable Docker engine: use the one running, or start Debian's as root.
+# The Debian/Ubuntu packages this machine lacks, each judged by what the project runs: an
+# engine (a reachable one, or dockerd to start), not a docker client; pebble and its DNS
+# server; a python3 that can make a venv with pip. Go is not one of them: Debian's is too old,
+# so labkit.go_toolchain fetches a pinned one when the machine has none new enough.
+missing_host_packages() {
+  local missing=()
+  have debootstrap || missing+=(debootstrap)
+  { have ssh-keygen && have ssh; } || missing+=(openssh-client)
+  have ip || missing+=(iproute2)
+  docker_engine_reachable || have dockerd || missing+=(docker.io)
+  { have pebble && have pebble-challtestsrv; } || missing+=(pebble)
+  have redis-server || missing+=(redis-server)
+  have node || missing+=(nodejs)
+  have npm || missing+=(npm)
+  python3_makes_venvs || missing+=(python3-venv)
+  echo "${missing[*]}"
+}
+
+setup_host_packages() {
+  local missing
+  missing="$(missing_host_packages)"
+  if [ -n "$missing" ]; then
+    if ! is_root || ! have apt-get; then
+      die "this machine lacks: $missing. Install them (Debian/Ubuntu: sudo apt-get install $missing), or run this command as root, which installs them itself"
+    fi
+    log "installing Debian packages: $missing (a minute or two; log: $FLOWSPACE_CACHE_DIR/logs/apt.log)"
+    # shellcheck disable=SC2086 # one word per package
+    quietly apt "installing $missing" \
+      sh -c "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing"
+  fi
+  node_new_enough || die "Node.js >= $NODE_MINIMUM_MAJOR is needed (found $(node --version 2>/dev/null || echo none)); upgrade it and run again"
+}
+
+# Run a command with its output in $FLOWSPACE_CACHE_DIR/logs/NAME.log; on failure say what
+# failed, show the log's end and where the whole log is.
+quietly() {
+  local name="$1" what="$2"
+  shift 2
+  local log_dir="$FLOWSPACE_CACHE_DIR/logs"
+  mkdir -p "$log_dir"
+  if ! "$@" >"$log_dir/$name.log" 2>&1; then
+    tail -n 30 "$log_dir/$name.log" >&2
+    die "$what failed; full log: $log_dir/$name.log"
+  fi
+}
+
+# A reachable Docker engine: use the one running, or start the machine's dockerd as root.
 setup_docker() {
-  docker info >/dev/null 2>&1 && return 0
-  if ! is_root || ! have dockerd; then
+  docker_engine_reachable && return 0
+  if ! have dockerd; then
+    die "no Docker engine is reachable and this machine has no dockerd (a docker client alone is not an engine); run as root to install Debian's docker.io, or start an engine and run again"
+  fi
+  if ! is_root; then
     die "no Docker engine is reachable. Start one (sudo systemctl start docker), or add your user to the docker group, then run again"
   fi
   log "starting dockerd"
+  mkdir -p "$FLOWSPACE_CACHE_DIR"
   if [ -d /run/systemd/system ] && systemctl start docker 2>/dev/null; then
     :
   else
-    mkdir -p "$FLOWSPACE_CACHE_DIR"
     setsid nohup dockerd >"$FLOWSPACE_CACHE_DIR/dockerd.log" 2>&1 </dev/null &
   fi
   for _ in $(seq 1 60); do
-    docker info >/dev/null 2>&1 && return 0
+    docker_engine_reachable && return 0
     sleep 1
   done
   die "dockerd did not come up within 60 s; see $FLOWSPACE_CACHE_DIR/dockerd.log"
@@ -59,14 +107,14 @@ setup_venv() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
-  log "installing Python dependencies into $FLOWSPACE_VENV (about a minute)"
+  log "installing Python dependencies into $FLOWSPACE_VENV (about a minute; log: $FLOWSPACE_CACHE_DIR/logs/pip.log)"
   [ -x "$FLOWSPACE_VENV/bin/python" ] || python3 -m venv "$FLOWSPACE_VENV"
-  "$FLOWSPACE_VENV/bin/python" -m pip install -q --upgrade pip
-  "$FLOWSPACE_VENV/bin/python" -m pip install -q -r "$FLOWSPACE_ROOT/requirements.txt"
+  quietly pip "installing the Python dependencies" sh -c \
+    "'$FLOWSPACE_VENV/bin/python' -m pip install --upgrade pip && '$FLOWSPACE_VENV/bin/python' -m pip install -r '$FLOWSPACE_ROOT/requirements.txt'"
   echo "$want" >"$stamp"
 }
 
-# Test-host images, rebuilt only when their recipe changes.
+# Test-host images, rebuilt only when their recipe changes (each step says what it builds).
 setup_images() {
   "$FLOWSPACE_VENV/bin/python" -m labkit images "$@" >/dev/null
 }
@@ -74,20 +122,19 @@ setup_images() {
 # Node projects: the Socket.io server (server/) and the tests' tools (tests/node: Next.js' .env
 # loader), each reinstalled with npm ci when its lock file changes.
 setup_node_projects() {
-  have npm || die "Node.js and npm are needed (the socket server and Next.js' .env loader); install them and run again"
   local dir want
   for dir in "$FLOWSPACE_ROOT/server" "$FLOWSPACE_ROOT/tests/node"; do
     want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
     [ -f "$dir/node_modules/.lock.sha256" ] && [ "$(cat "$dir/node_modules/.lock.sha256")" = "$want" ] && continue
-    log "installing Node dependencies (npm ci in ${dir#"$FLOWSPACE_ROOT"/})"
-    (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null)
+    log "installing Node dependencies (npm ci in ${dir#"$FLOWSPACE_ROOT"/}, under a minute; log: $FLOWSPACE_CACHE_DIR/logs/npm-${dir##*/}.log)"
+    quietly "npm-${dir##*/}" "npm ci in ${dir#"$FLOWSPACE_ROOT"/}" sh -c "cd '$dir' && npm ci --no-audit --no-fund"
     echo "$want" >"$dir/node_modules/.lock.sha256"
   done
 }
 
-# Service binaries the lab installs (built from the Go module proxy once per machine).
+# Service binaries the lab installs (built from the Go module proxy once per machine, with a Go
+# toolchain labkit.go_toolchain finds or fetches).
 setup_binaries() {
-  [ -d /usr/local/go/bin ] && export PATH="$PATH:/usr/local/go/bin"
   "$FLOWSPACE_VENV/bin/python" -m labkit.binaries >/dev/null
 }
 
