@@ -7,8 +7,9 @@ optional pagination, batch delete, deployments that snapshot the production envi
 creation, deploy hooks.
 
 Test control lives under /_emulator/ (no auth): seed projects and hooks, inject faults
-(429 with Retry-After, 5xx, slow answers), read the request log, the stored values and the
-deployments' snapshots.
+(429 with Retry-After, 5xx, slow answers; with "after": true the request is applied first and
+then its answer is delayed or, with "drop": true, the connection closed unanswered), set the
+outcome of builds, read the request log, the stored values and the deployments' snapshots.
 
 The lab runs one in the background, seeded with the project the lab inventory names:
 
@@ -36,6 +37,13 @@ from labkit import daemons, paths
 TARGETS = {"production", "preview", "development"}
 TYPES = {"encrypted", "sensitive", "plain", "system"}
 KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Vercel's documented reserved names plus the system variables it sets on every deployment.
+RESERVED_KEYS = {
+    "AWS_SECRET_KEY", "AWS_EXECUTION_ENV", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "NOW_REGION", "TZ", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "VERCEL_URL", "VERCEL_ENV",
+    "VERCEL_REGION", "VERCEL_BRANCH_URL", "VERCEL_DEPLOYMENT_ID", "VERCEL_PROJECT_PRODUCTION_URL",
+}
 INVALID_JSON = object()
 
 
@@ -82,7 +90,9 @@ class State:
         deployment = {"uid": "dpl_" + secrets.token_hex(8), "name": project["name"],
                       "url": f"{project['name']}-{secrets.token_hex(4)}.vercel.app",
                       "projectId": project["id"], "target": target, "created": self.now(),
+                      "createdAt": None,
                       "state": "READY" if ready else "QUEUED", "env": snapshot}
+        deployment["createdAt"] = deployment["created"]
         self.deployments.append(deployment)
         return deployment
 
@@ -177,6 +187,8 @@ class Api:
             raise ApiError(400, "bad_request",
                            f"The name of your Environment Variable `{key}` is invalid. It can only "
                            "contain letters, digits and underscores and cannot start with a digit.", key=key)
+        if key in RESERVED_KEYS:
+            raise ApiError(400, "ENV_KEY_RESERVED", f"The name `{key}` is reserved.", key=key)
         if not isinstance(item.get("value"), str):
             raise ApiError(400, "bad_request", f"Missing value for `{key}`.", key=key)
         if item.get("type") not in TYPES:
@@ -184,6 +196,9 @@ class Api:
         targets = item.get("target")
         if not isinstance(targets, list) or not targets or not set(targets) <= TARGETS:
             raise ApiError(400, "bad_request", f"Invalid target for `{key}`.", key=key)
+        if item.get("gitBranch") and targets != ["preview"]:
+            raise ApiError(400, "git_branch_preview_only", "A Git branch can only be set for Environment "
+                           "Variables that target Preview only.", key=key)
         if item["type"] == "sensitive" and "development" in targets:
             raise ApiError(400, "bad_request", "Sensitive Environment Variables cannot be created in the "
                            "Development Environment.", key=key)
@@ -237,6 +252,8 @@ class Api:
                 created.append(public_env(self.store(project["id"], item, upsert), False))
             except ApiError as error:
                 failed.append({"error": {**error.body["error"], "key": (item or {}).get("key")}})
+        if failed and not created:
+            raise ApiError(400, "BAD_REQUEST", "No environment variables were created", failed=failed)
         return 201, {"created": created, "failed": failed}
 
     def find_env(self, project, env_id):
@@ -356,6 +373,9 @@ class Handler(BaseHTTPRequestHandler):
             entry = {"method": self.command, "path": url.path, "query": query}
             self.state.requests.append(entry)
             fault = take_fault(self.state, self.command, url.path)
+        if fault and fault.get("after"):
+            entry["fault"] = "drop" if fault.get("drop") else "delay"
+            return self._answer_after(fault, url, query, body, token)
         if fault:
             entry["fault"] = fault.get("status") or "delay"
             time.sleep(fault.get("delay", 0))
@@ -364,14 +384,25 @@ class Handler(BaseHTTPRequestHandler):
                 code = "rate_limited" if fault["status"] == 429 else "internal_server_error"
                 error = {"error": {"code": code, "message": "Injected fault"}}
                 return self._send(fault["status"], error, headers)
+        self._send(*self._apply(url, query, body, token))
+
+    def _apply(self, url, query, body, token):
         try:
             if body is INVALID_JSON:
                 raise ApiError(400, "bad_request", "Invalid JSON body.")
             with self.state.lock:
-                status, payload = self.api.handle(self.command, url.path, query, body, token)
+                return self.api.handle(self.command, url.path, query, body, token)
         except ApiError as error:
-            status, payload = error.status, error.body
-        self._send(status, payload)
+            return error.status, error.body
+
+    def _answer_after(self, fault, url, query, body, token):
+        """Apply the request, then lose its answer: late, or never (connection closed)."""
+        status, payload = self._apply(url, query, body, token)
+        time.sleep(fault.get("delay", 0))
+        if fault.get("drop"):
+            self.close_connection = True
+            return None
+        return self._send(status, payload)
 
     do_GET = do_POST = do_PATCH = do_DELETE = _dispatch
 

@@ -146,3 +146,31 @@ def test_deploy_hooks_need_no_token_but_a_known_hook(api) -> None:
     job = api.call("POST", f"/v1/integrations/deploy/{project['id']}/hook1", token=None)
     assert job.status == 201 and job.body["job"]["state"] == "PENDING"
     assert len(api.deployments(project["id"])) == 2
+
+
+def test_reserved_names_and_git_branches_outside_preview_are_refused(api) -> None:
+    path = f"/v10/projects/{api.add_project('app')['id']}/env"
+    for item, code in ((env("TZ"), "ENV_KEY_RESERVED"), (env("VERCEL_URL"), "ENV_KEY_RESERVED"),
+                       (env("B", target=["production"], gitBranch="main"), "git_branch_preview_only")):
+        answer = api.call("POST", path, item)
+        assert (answer.status, answer.body["error"]["code"]) == (400, code)
+    assert api.call("POST", path, env("B", target=["preview"], gitBranch="main")).status == 201
+
+
+def test_a_batch_with_nothing_created_is_refused_with_each_items_reason(api) -> None:
+    path = f"/v10/projects/{api.add_project('app')['id']}/env"
+    answer = api.call("POST", path, [env("TZ"), env("1BAD")])
+    assert answer.status == 400
+    error = answer.body["error"]
+    assert error["message"] == "No environment variables were created"
+    assert [(f["error"]["key"], f["error"]["code"]) for f in error["failed"]] == [
+        ("TZ", "ENV_KEY_RESERVED"), ("1BAD", "bad_request")]
+
+
+def test_a_fault_after_the_fact_applies_the_write_and_loses_its_answer(api) -> None:
+    project = api.add_project("app")
+    path = f"/v10/projects/{project['id']}/env"
+    api.control("POST", "faults", {"after": True, "drop": True, "count": 1, "path": path, "method": "POST"})
+    with pytest.raises(OSError):
+        api.call("POST", path, env("A"))
+    assert [e["key"] for e in api.stored_envs(project["id"])] == ["A"]

@@ -2,6 +2,8 @@
 what they send, what they leave alone, and the errors a user sees."""
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -139,13 +141,124 @@ def test_rate_limits_server_errors_and_timeouts_are_retried(vercel) -> None:
     vercel.api.control("POST", "faults", [
         {"status": 429, "count": 1, "retry_after": 1, "path": path, "method": "GET"},
         {"status": 502, "count": 1, "path": path, "method": "GET"},
-        {"delay": 3, "count": 1, "path": path, "method": "POST"},
+        {"status": 429, "count": 1, "retry_after": 1, "path": path, "method": "POST"},
     ])
     run = vercel.sync(vercel_timeout=1)
     assert run.returncode == 0, run.output[-2000:]
     methods = [(r["method"], r.get("fault")) for r in vercel.api.requests()]
-    assert methods == [("GET", 429), ("GET", 502), ("GET", None), ("POST", "delay"), ("POST", None)]
+    assert methods == [("GET", 429), ("GET", 502), ("GET", None), ("POST", 429), ("POST", None)]
     assert len(vercel.stored()) == len(VARIABLES)
+
+
+@pytest.mark.parametrize("lost", [{"delay": 3}, {"drop": True}, {"status": 502}],
+                         ids=["late", "dropped", "5xx"])
+def test_a_create_whose_answer_is_lost_is_read_back_not_sent_again(vercel, lost) -> None:
+    path = f"/v10/projects/{vercel.project['name']}/env"
+    applied = {"after": True} if "status" not in lost else {}
+    vercel.api.control("POST", "faults", {**lost, **applied, "count": 1, "path": path, "method": "POST"})
+    run = vercel.sync(vercel_timeout=1)
+    assert run.returncode == 0, run.output[-2000:]
+    assert run.changed("localhost") == [SYNC]
+    assert sorted(run.result(SYNC)["created"]) == sorted(v["key"] for v in VARIABLES)
+    methods = [r["method"] for r in vercel.api.requests()]
+    # Applied before its answer was lost: one POST, then a read that finds the variables there.
+    # Refused with a 5xx (nothing applied): read, then the create again.
+    assert methods == (["GET", "POST", "GET"] if applied else ["GET", "POST", "GET", "POST"])
+    assert len(vercel.stored()) == len(VARIABLES)
+    assert vercel.sync().changed("localhost") == []
+
+
+def in_flight(vercel, method: str, action) -> threading.Thread:
+    """Run action (on the emulator's control side) as soon as the module's first `method` request
+    arrives; the test delays that request so the action lands while it is in flight."""
+    def watch():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(r["method"] == method for r in vercel.api.requests()):
+                action()
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_refused_batch_names_each_key_and_its_reason(vercel) -> None:
+    path = f"/v10/projects/{vercel.project['name']}/env"
+    vercel.api.control("POST", "faults", {"delay": 1.5, "count": 1, "path": path, "method": "POST"})
+    # Someone else creates LIVEKIT_URL while the module's create is on its way.
+    watcher = in_flight(vercel, "POST", lambda: vercel.api.call(
+        "POST", f"/v10/projects/{vercel.project['id']}/env",
+        {"key": "LIVEKIT_URL", "value": "x", "type": "plain", "target": ["production"]}))
+    run = vercel.sync(vercel_timeout=10)
+    watcher.join()
+    assert run.returncode != 0
+    message = " ".join(run.failures["localhost"])
+    assert "Vercel refused some variables: LIVEKIT_URL: ENV_CONFLICT" in message
+    result = run.result(SYNC)
+    assert result["changed"] is True, "the other three were created"
+    assert result["written"] == ["created 3 variable(s)"]
+
+
+def test_a_whole_batch_refused_by_vercel_shows_vercels_reasons(vercel) -> None:
+    path = f"/v10/projects/{vercel.project['name']}/env"
+    vercel.api.control("POST", "faults", {"delay": 1.5, "count": 1, "path": path, "method": "POST"})
+    only = [{"key": "ONLY_ONE", "value": "value-one", "target": ["production"]}]
+    watcher = in_flight(vercel, "POST", lambda: vercel.api.call(
+        "POST", f"/v10/projects/{vercel.project['id']}/env",
+        {"key": "ONLY_ONE", "value": "x", "type": "plain", "target": ["production"]}))
+    run = vercel.sync(only, vercel_timeout=10)
+    watcher.join()
+    message = " ".join(run.failures["localhost"])
+    assert "ONLY_ONE: ENV_CONFLICT A variable with the name `ONLY_ONE` already exists" in message
+    assert "No environment variables were created" not in message.split("ONLY_ONE")[0]
+
+
+def test_a_variable_deleted_while_its_edit_is_in_flight_is_re_planned(vercel) -> None:
+    vercel.sync()
+    moved = [*VARIABLES[:3], {**VARIABLES[3], "target": ["preview", "development"]}]
+    env_id = vercel.stored()["PREVIEW_ONLY@preview"]["id"]
+    vercel.api.control("POST", "faults", {"delay": 1.5, "count": 1, "method": "PATCH",
+                                          "path": f"/v9/projects/{vercel.project['name']}/env/"})
+    watcher = in_flight(vercel, "PATCH", lambda: vercel.api.call(
+        "DELETE", f"/v9/projects/{vercel.project['id']}/env/{env_id}"))
+    run = vercel.sync(moved, vercel_timeout=10)
+    watcher.join()
+    assert run.returncode == 0, run.output[-2000:]
+    assert [r["method"] for r in vercel.api.requests()] == ["GET", "PATCH", "DELETE", "GET", "POST"]
+    assert "PREVIEW_ONLY@development,preview" in vercel.stored()
+
+
+def test_prune_removes_the_old_variable_when_a_keys_targets_move(vercel) -> None:
+    vercel.sync([{"key": "RETARGET", "value": "retarget-value", "target": ["development"]}])
+    run = vercel.sync([{"key": "RETARGET", "value": "retarget-value", "target": ["production"]}],
+                      vercel_prune=True)
+    assert run.returncode == 0, run.output[-2000:]
+    assert sorted(vercel.stored()) == ["RETARGET@production"]
+
+
+def test_absent_removes_only_the_listed_targets(vercel) -> None:
+    vercel.sync([{"key": "WIDE", "value": "wide-value", "target": ["production", "preview"]}])
+    run = vercel.sync([{"key": "WIDE", "target": ["production"]}], vercel_state="absent")
+    assert run.returncode == 0, run.output[-2000:]
+    assert sorted(vercel.stored()) == ["WIDE@preview"]
+    assert vercel.stored()["WIDE@preview"]["value"] == "wide-value"
+    assert run.result(SYNC)["redeploy_needed"] is True
+
+
+def test_an_unmanaged_variable_on_the_same_targets_is_taken_over_only_with_adopt(vercel) -> None:
+    vercel.api.call("POST", f"/v10/projects/{vercel.project['id']}/env",
+                    {"key": "LIVEKIT_URL", "value": "x", "type": "encrypted",
+                     "target": ["development", "preview", "production"]})
+    refused = vercel.sync()
+    assert refused.returncode != 0
+    message = " ".join(refused.failures["localhost"])
+    assert "LIVEKIT_URL: Vercel already has it for the same targets" in message
+    assert vercel.writes() == []
+    adopted = vercel.sync(vercel_adopt=True)
+    assert adopted.returncode == 0, adopted.output[-2000:]
+    assert vercel.stored()["LIVEKIT_URL@development,preview,production"]["value"] == "wss://livekit.example.test"
 
 
 def test_retries_are_bounded(vercel) -> None:
@@ -201,3 +314,45 @@ def test_a_failed_build_fails_the_redeploy(vercel) -> None:
     run = vercel.sync(vercel_redeploy=True)
     assert run.returncode != 0
     assert "ended ERROR" in " ".join(run.failures["localhost"])
+
+
+def production_deployments(vercel) -> list[str]:
+    return [d["state"] for d in vercel.api.deployments(vercel.project["id"]) if d["target"] == "production"]
+
+
+def test_a_failed_redeploy_is_made_up_by_the_next_run(vercel) -> None:
+    vercel.api.control("POST", "settings", {"build_outcome": "ERROR"})
+    assert vercel.sync(vercel_redeploy=True).returncode != 0
+    vercel.api.control("POST", "settings", {"build_outcome": "READY"})
+    healed = vercel.sync(vercel_redeploy=True, vercel_only_if_stale=True)
+    assert healed.returncode == 0, healed.output[-2000:]
+    assert healed.changed("localhost") == ["Redeploy"], "variables already right; the deployment is not"
+    assert "predates the last change" in healed.result("Redeploy")["stale"]
+    assert production_deployments(vercel) == ["READY", "ERROR", "READY"]
+    again = vercel.sync(vercel_redeploy=True, vercel_only_if_stale=True)
+    assert again.changed("localhost") == [] and again.result("Redeploy")["stale"] is None
+    assert len(production_deployments(vercel)) == 3
+
+
+def test_a_redeploy_missed_by_a_run_that_died_is_due_on_the_next(vercel) -> None:
+    assert vercel.sync().returncode == 0  # variables written, the run ends before any redeploy
+    check = vercel.sync(VARIABLES, "--check", vercel_redeploy=True, vercel_only_if_stale=True)
+    assert check.changed("localhost") == ["Redeploy"] and len(production_deployments(vercel)) == 1
+    healed = vercel.sync(vercel_redeploy=True, vercel_only_if_stale=True)
+    assert healed.changed("localhost") == ["Redeploy"]
+    snapshot = vercel.api.deployments(vercel.project["id"])[-1]["env"]
+    assert snapshot["LIVEKIT_URL"] == "wss://livekit.example.test"
+
+
+def test_a_redeploy_whose_answer_is_lost_is_not_started_twice(vercel) -> None:
+    vercel.sync()
+    vercel.api.control("POST", "faults", {"after": True, "drop": True, "count": 1, "method": "POST",
+                                          "path": "/v13/deployments"})
+    lost = vercel.sync(vercel_redeploy=True, vercel_only_if_stale=True)
+    assert lost.returncode != 0
+    assert "Vercel may have started it, so it was not sent again" in " ".join(lost.failures["localhost"])
+    assert len(production_deployments(vercel)) == 2
+    rerun = vercel.sync(vercel_redeploy=True, vercel_only_if_stale=True)
+    assert rerun.returncode == 0, rerun.output[-2000:]
+    assert rerun.changed("localhost") == [], "it waited for the deployment already started"
+    assert production_deployments(vercel) == ["READY", "READY"]

@@ -1,9 +1,12 @@
 """A small Vercel REST API client for the collection's modules.
 
 HTTP goes through ansible's module_utils.urls (proxies, CA bundles and user agent as every
-ansible module has them). Rate limits (429, honouring Retry-After), server errors (5xx) and
-timeouts are retried a bounded number of times; every other error is raised as VercelError
-with Vercel's own code and message.
+ansible module has them). Rate limits (429, honouring Retry-After) are retried a bounded number
+of times for every request: Vercel refused it, nothing was applied. Server errors (5xx) and lost
+answers (timeouts, dropped connections) are retried only for requests that are safe to repeat
+(reads and edits); for a create or a delete they raise AmbiguousWrite, because Vercel may have
+applied it, and the caller re-reads before deciding anything. Every other error is raised as
+VercelError with Vercel's own code, message and details.
 """
 
 import json
@@ -17,9 +20,19 @@ MAX_RETRY_AFTER = 60
 
 
 class VercelError(Exception):
-    def __init__(self, status, code, message, method="", path=""):
+    def __init__(self, status, code, message, method="", path="", *, details=None):
         super().__init__(f"{method} {path}: HTTP {status} {code}: {message}".strip())
         self.status, self.code, self.message = status, code, message
+        self.method, self.path = method, path
+        self.details = details or {}  # the rest of Vercel's error object (e.g. a batch's `failed`)
+
+
+class AmbiguousWrite(VercelError):
+    """A write whose outcome is unknown: Vercel may or may not have applied it."""
+
+
+# Methods whose repetition cannot do more than the first request did.
+SAFE_TO_REPEAT = ("GET", "PATCH", "HEAD")
 
 
 def api_argument_spec():
@@ -65,8 +78,12 @@ class VercelClient:
             if 200 <= status < 300:
                 raw = response.read() if response else b""
                 return json.loads(raw) if raw else {}
-            retryable = status == 429 or status >= 500 or status == -1
-            if not retryable or attempt > self.retries:
+            lost = status == -1 or status >= 500
+            if lost and method not in SAFE_TO_REPEAT:
+                error = self._error(status, info, method, path, attempt)
+                raise AmbiguousWrite(error.status, error.code, error.message, method, path,
+                                     details=error.details)
+            if not (status == 429 or lost) or attempt > self.retries:
                 raise self._error(status, info, method, path, attempt)
             self.sleep(self._delay(status, info, attempt))
 
@@ -92,7 +109,8 @@ class VercelClient:
         message = error.get("message", info.get("msg", ""))
         if status in (429,) or status >= 500:
             message += f" (gave up after {attempt} attempt(s))"
-        return VercelError(status, code, message, method, path)
+        details = {k: v for k, v in error.items() if k not in ("code", "message")}
+        return VercelError(status, code, message, method, path, details=details)
 
     # Projects and environment variables
 
@@ -127,6 +145,12 @@ class VercelClient:
                             {"projectId": project_id, "target": target, "state": "READY", "limit": 1})
         deployments = page.get("deployments", [])
         return deployments[0] if deployments else None
+
+    def recent_deployments(self, project_id, target="production", limit=20):
+        """The newest deployments of a target in any state, newest first."""
+        page = self.request("GET", "/v6/deployments",
+                            {"projectId": project_id, "target": target, "limit": limit})
+        return page.get("deployments", [])
 
     def redeploy(self, deployment, name, target="production"):
         return self.request("POST", "/v13/deployments", {"forceNew": "1"},

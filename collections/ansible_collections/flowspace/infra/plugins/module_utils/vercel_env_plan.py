@@ -17,6 +17,15 @@ KEY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MARKER = re.compile(r"\s*\[flowspace\.infra fp=([0-9a-f]{16})\]$")
 MAX_COMMENT = 500
 HIDDEN = "********"
+# Names Vercel refuses (its "Reserved environment variables" page, and system variables that
+# every deployment gets and the API will not let a project define).
+RESERVED_KEYS = frozenset({
+    "AWS_SECRET_KEY", "AWS_EXECUTION_ENV", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "NOW_REGION", "TZ", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    "VERCEL_URL", "VERCEL_ENV", "VERCEL_REGION", "VERCEL_BRANCH_URL", "VERCEL_DEPLOYMENT_ID",
+    "VERCEL_PROJECT_PRODUCTION_URL",
+})
 
 
 def fingerprint(secret, key, value):
@@ -52,6 +61,11 @@ def desired_errors(variables):
         if not targets or unknown:
             errors.append(f"{key}: target must be a non-empty list of {', '.join(TARGETS)}"
                           + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+        if key in RESERVED_KEYS:
+            errors.append(f"{key}: the name is reserved by Vercel and cannot be set")
+        if var.get("gitBranch") and list(targets) != ["preview"]:
+            errors.append(f"{key}: git_branch applies to the preview target only (Vercel refuses it "
+                          "with other targets)")
         if var.get("type") == "sensitive" and "development" in targets:
             errors.append(f"{key}: sensitive variables cannot target development (Vercel refuses it)")
         if len(compose_comment(var.get("comment") or "", "0" * 16)) > MAX_COMMENT:
@@ -120,17 +134,33 @@ def _conflict(var, candidates):
     owners = "; ".join(f"{env['id']} for {', '.join(sorted(env.get('target') or []))}"
                        + ("" if is_managed(env) else " (not managed by this module)")
                        for env in candidates)
+    if len(candidates) == 1 and sorted(candidates[0].get("target") or []) == sorted(var["target"]):
+        return (f"{var['key']}: Vercel already has it for the same targets ({owners}); set adopt: true "
+                "to let the module take it over and overwrite its value, or remove it")
     return (f"{var['key']}: Vercel already has it for overlapping targets ({owners});"
             " give it the same targets or remove the other variable")
 
 
 class _Planner:
-    def __init__(self, secret):
-        self.secret, self.result, self.claimed = secret, Plan(), set()
+    def __init__(self, secret, adopt=False):
+        self.secret, self.result, self.claimed, self.adopt = secret, Plan(), set(), adopt
 
     def touches_production(self, *target_lists):
         if any("production" in (targets or []) for targets in target_lists):
             self.result.redeploy_needed = True
+
+    def remove_targets(self, env, targets):
+        """Take the listed targets off a variable: edit it when others remain, else delete it."""
+        remaining = sorted(set(env.get("target") or []) - set(targets))
+        if not remaining:
+            self.remove(env)
+            return
+        self.result.patch.append((env["id"], {"target": remaining}))
+        self.result.updated.append(env["key"])
+        self.result.before.setdefault(env["key"], []).append(_shown(env, HIDDEN))
+        self.result.after.setdefault(env["key"], []).append(_shown({**env, "target": remaining},
+                                                                   "(unchanged value)"))
+        self.touches_production(env.get("target"))
 
     def remove(self, env):
         self.result.delete.append(env["id"])
@@ -151,7 +181,7 @@ class _Planner:
             return
         env = candidates[0]
         exact = sorted(env.get("target") or []) == payload["target"]
-        if len(candidates) > 1 or not (exact or is_managed(env)):
+        if len(candidates) > 1 or not (is_managed(env) or (exact and self.adopt)):
             self.result.conflicts.append(_conflict(var, candidates))
             return
         self.claimed.add(env["id"])
@@ -175,19 +205,19 @@ class _Planner:
             result.patch.append((env["id"], {k: v for k, v in payload.items() if k != "key"}))
 
 
-def plan(variables, existing, state="present", prune=False, secret=""):
-    planner = _Planner(secret)
+def plan(variables, existing, state="present", prune=False, secret="", *, adopt=False):
+    planner = _Planner(secret, adopt)
     for var in variables:
         candidates = [env for env in existing if _same_slot(env, var)]
         if state == "absent":
             for env in candidates:
-                planner.remove(env)
+                planner.remove_targets(env, var["target"])
         else:
             planner.present(var, candidates)
     if prune and state == "present":
-        wanted = {(var["key"], var.get("gitBranch") or None) for var in variables}
+        # Every managed variable that no declared one took: also the old one of a key whose
+        # targets moved (declared for production now, still stored for development).
         for env in existing:
-            slot = (env["key"], env.get("gitBranch") or None)
-            if env["id"] not in planner.claimed and is_managed(env) and slot not in wanted:
+            if env["id"] not in planner.claimed and is_managed(env):
                 planner.remove(env)
     return planner.result

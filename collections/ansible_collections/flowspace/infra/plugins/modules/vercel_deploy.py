@@ -9,8 +9,15 @@ description:
     API (C(GET /v6/deployments), then C(POST /v13/deployments?forceNew=1)); the new deployment
     is built with the project's current environment variables.
   - With O(hook_url), calls that deploy hook instead (no token needed, no deployment to wait for).
-  - Always reports a change; guard it with C(when), for example on the C(redeploy_needed)
-    result of M(flowspace.infra.vercel_env).
+  - By default always starts one and reports a change; guard it with C(when), for example on
+    the C(redeploy_needed) result of M(flowspace.infra.vercel_env).
+  - With O(only_if_stale), it redeploys only when the deployed state calls for it. When the
+    newest READY deployment of O(target) was created before the last change to a variable for
+    that target (Vercel's C(updatedAt)), a redeploy is due, whoever changed the variable and
+    whether or not an earlier redeploy failed or never ran. A deployment already building since
+    that change is waited for instead of started twice (and replaced if it fails). A variable
+    deleted leaves no timestamp behind, so the caller still passes C(only_if_stale=false) for a
+    run that deleted one (M(flowspace.infra.vercel_env)'s C(redeploy_needed)).
 version_added: 0.2.0
 author: FlowSpace infra
 extends_documentation_fragment: [flowspace.infra.vercel]
@@ -19,8 +26,14 @@ options:
     description: The project's id or name (not needed with O(hook_url)).
     type: str
   hook_url:
-    description: A deploy hook URL (C(.../v1/integrations/deploy/PROJECT/HOOK)); it is a secret.
+    description:
+      - A deploy hook URL (C(.../v1/integrations/deploy/PROJECT/HOOK)); it is a secret.
+      - With O(only_if_stale), O(project) and O(token) are also needed, to read the state.
     type: str
+  only_if_stale:
+    description: Redeploy only when the newest READY deployment predates the last variable change.
+    type: bool
+    default: false
   target:
     description: Which deployment to redeploy.
     type: str
@@ -43,7 +56,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Reports the deployment it would start and sends nothing.
+    details: Reports the deployment it would start; sends no write (O(only_if_stale) reads the state).
   diff_mode:
     support: none
 """
@@ -61,6 +74,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+stale:
+  description: Why a redeploy was due, or null when the newest READY deployment is current.
+  returned: with O(only_if_stale)
+  type: str
 deployment:
   description: The new deployment (id, url, readyState) when redeployed through the API.
   returned: when redeployed through the API, not in check mode
@@ -76,6 +93,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.flowspace.infra.plugins.module_utils.vercel_api import (
+    AmbiguousWrite,
     VercelClient,
     VercelError,
     api_argument_spec,
@@ -84,7 +102,7 @@ from ansible_collections.flowspace.infra.plugins.module_utils.vercel_api import 
 FINAL_STATES = ("READY", "ERROR", "CANCELED")
 
 
-def wait_until_final(module, client, deployment):
+def wait_until_final(module, client, deployment, fail=True):
     deadline = time.monotonic() + module.params["wait_timeout"]
     while deployment.get("readyState") not in FINAL_STATES:
         if time.monotonic() > deadline:
@@ -92,10 +110,47 @@ def wait_until_final(module, client, deployment):
                                  f"after {module.params['wait_timeout']}s", deployment=deployment)
         time.sleep(module.params["poll_interval"])
         deployment = client.deployment(deployment["id"])
-    if deployment["readyState"] != "READY":
+    if deployment["readyState"] != "READY" and fail:
         module.fail_json(msg=f"deployment {deployment['id']} ended {deployment['readyState']}",
                          deployment=deployment)
     return deployment
+
+
+IN_PROGRESS = ("QUEUED", "BUILDING", "INITIALIZING")
+
+
+def state_of(deployment):
+    return deployment.get("readyState") or deployment.get("state")
+
+
+def created_at(deployment):
+    return deployment.get("createdAt") or deployment.get("created") or 0
+
+
+def last_change(envs, target):
+    """When a variable of the target last changed (ms since the epoch; 0 when none has)."""
+    return max((env.get("updatedAt") or env.get("createdAt") or 0
+                for env in envs if target in (env.get("target") or [])), default=0)
+
+
+def staleness(module, client, project_id, target):
+    """Why a redeploy is due, or None when the newest READY deployment postdates the last change."""
+    changed = last_change(client.list_env(project_id), target)
+    deployments = client.recent_deployments(project_id, target)
+    ready = [d for d in deployments if state_of(d) == "READY"]
+    if ready and created_at(max(ready, key=created_at)) > changed:
+        return None
+    building = [d for d in deployments if state_of(d) in IN_PROGRESS and created_at(d) > changed]
+    if building and module.params["wait"] and not module.check_mode:
+        finished = wait_until_final(module, client, max(building, key=created_at), fail=False)
+        if finished["readyState"] == "READY":
+            return None
+        return f"the deployment started after the last change ended {finished['readyState']}"
+    if building:
+        return None  # one is on its way with the current variables
+    if not ready:
+        return f"the project has no READY {target} deployment built since its variables last changed"
+    return f"the newest READY {target} deployment predates the last change to its variables"
 
 
 def main():
@@ -108,21 +163,27 @@ def main():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=900),
         poll_interval=dict(type="float", default=5),
+        only_if_stale=dict(type="bool", default=False),
     )
     module = AnsibleModule(
         argument_spec=argument_spec, supports_check_mode=True,
-        required_one_of=[("project", "hook_url")], mutually_exclusive=[("project", "hook_url")],
-        required_by={"project": "token"},
+        required_one_of=[("project", "hook_url")], required_by={"project": "token"},
+        required_if=[("only_if_stale", True, ("project",))],
     )
     params = module.params
-    if module.check_mode:
-        module.exit_json(changed=True, msg="would start a new deployment")
     client = VercelClient(module)
+    result = {}
     try:
+        project = client.project(params["project"]) if params["project"] else None
+        if params["only_if_stale"]:
+            result["stale"] = staleness(module, client, project["id"], params["target"])
+            if result["stale"] is None:
+                module.exit_json(changed=False, **result)
+        if module.check_mode:
+            module.exit_json(changed=True, msg="would start a new deployment", **result)
         if params["hook_url"]:
             answer = client.call_deploy_hook(params["hook_url"])
-            module.exit_json(changed=True, job=answer.get("job", {}))
-        project = client.project(params["project"])
+            module.exit_json(changed=True, job=answer.get("job", {}), **result)
         latest = client.latest_deployment(project["id"], params["target"])
         if not latest:
             module.fail_json(msg=f"project {params['project']!r} has no READY {params['target']} deployment "
@@ -130,9 +191,14 @@ def main():
         deployment = client.redeploy(latest, project["name"], params["target"])
         if params["wait"]:
             deployment = wait_until_final(module, client, deployment)
+    except AmbiguousWrite as error:
+        module.fail_json(msg=f"the redeploy request got no answer ({error}); Vercel may have started it, "
+                             "so it was not sent again: run again (with only_if_stale it waits for that "
+                             "deployment instead of starting another)", changed=True, **result)
     except VercelError as error:
-        module.fail_json(msg=f"Vercel API error: {error}", status=error.status, code=error.code)
-    module.exit_json(changed=True, deployment={k: deployment.get(k) for k in ("id", "url", "readyState")})
+        module.fail_json(msg=f"Vercel API error: {error}", status=error.status, code=error.code, **result)
+    module.exit_json(changed=True, deployment={k: deployment.get(k) for k in ("id", "url", "readyState")},
+                     **result)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,16 @@ description:
   - That marker is also how O(prune) knows which variables this module manages; it never
     deletes any other.
   - Rate limits (429, honouring Retry-After), server errors and timeouts are retried up to
-    O(retries) times.
+    O(retries) times, except that a create or delete whose answer is lost (timeout, dropped
+    connection, 5xx) is never sent blindly again, since Vercel may have applied it; the module
+    re-reads the variables and applies only what the fresh plan still needs. The same happens
+    when a variable it edits or deletes disappears while it runs.
+  - Checks Vercel's documented constraints before any request (reserved names such as C(TZ)
+    or C(VERCEL_URL), O(variables[].git_branch) only with the C(preview) target, no
+    C(sensitive) variable for C(development)); when Vercel refuses items anyway, its reason
+    for each key is in the error.
+  - When a run fails after some writes went through, the result says C(changed) and lists
+    them in RV(written).
 version_added: 0.2.0
 author: FlowSpace infra
 extends_documentation_fragment: [flowspace.infra.vercel]
@@ -56,18 +65,33 @@ options:
         type: str
         default: ""
   state:
-    description: C(absent) deletes the listed keys (for the listed targets).
+    description:
+      - C(absent) removes the listed keys for the listed targets only. A variable stored for
+        more targets keeps the others (it is edited); one left with no target is deleted.
     type: str
     choices: [present, absent]
     default: present
   prune:
-    description: Also delete variables this module manages that are not in O(variables).
+    description:
+      - Also delete variables this module manages that no entry of O(variables) takes, including
+        the old variable of a key whose targets moved to ones it does not overlap.
+    type: bool
+    default: false
+  adopt:
+    description:
+      - A variable with the same key and exactly the same targets that this module did not
+        create is refused by default, like one on overlapping targets (it may belong to someone
+        else). With C(true) the module takes it over, overwrites its value and manages it from
+        then on.
     type: bool
     default: false
   fingerprint_key:
     description:
-      - Secret that keys the value fingerprints. Defaults to O(token); set a stable vault secret
-        so that rotating the token does not rewrite every managed variable once.
+      - Secret that keys the value fingerprints. Defaults to O(token). Anyone who holds this key
+        and can read the comments can test guesses of a C(sensitive) value against its
+        fingerprint, so for low-entropy values do not let it be the API token; give a separate,
+        random secret (the project's Vercel play generates one and keeps it on the controller).
+        A stable key also means rotating the token does not rewrite every managed variable.
     type: str
   token:
     description: Vercel API token (Bearer).
@@ -126,15 +150,23 @@ redeploy_needed:
   description: Whether a variable targeting production changed; only a new deployment sees it.
   returned: always
   type: bool
+written:
+  description: The writes Vercel confirmed (or may have applied), when the run failed part way.
+  returned: on failure after a write
+  type: list
+  elements: str
 requests:
   description: How many API requests the run sent (list pages included).
   returned: always
   type: int
 """
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.flowspace.infra.plugins.module_utils.vercel_api import (
+    AmbiguousWrite,
     VercelClient,
     VercelError,
     api_argument_spec,
@@ -155,18 +187,81 @@ def requested_variables(params):
     return variables
 
 
-def apply(client, project, changes):
-    """Deletes first (a type change recreates), then one create, one upsert, then edits."""
+class PartialWrite(Exception):
+    """A write failed after others of the run went through."""
+
+    def __init__(self, error, written):
+        super().__init__(str(error))
+        self.error, self.written = error, written
+
+
+def apply(client, project, changes, written):
+    """Deletes first (a type change recreates), then one create, one upsert, then edits.
+    Appends a short record of each write Vercel confirmed to `written`; returns the items a
+    batch create refused."""
     failed = []
     if changes.delete:
         client.delete_envs(project, changes.delete)
+        written.append(f"deleted {len(changes.delete)} variable(s)")
     for items, upsert in ((changes.create, False), (changes.upsert, True)):
         if items:
-            answer = client.create_env(project, items, upsert=upsert)
+            try:
+                answer = client.create_env(project, items, upsert=upsert)
+            except VercelError as error:
+                failed_items = error.details.get("failed")
+                if error.status != 400 or not isinstance(failed_items, list):
+                    raise
+                failed += failed_items  # Vercel refused the whole batch, item by item
+                continue
             failed += answer.get("failed") or []
+            created = answer.get("created")
+            count = len(created) if isinstance(created, list) else int(bool(created))
+            if count:
+                written.append(f"{'upserted' if upsert else 'created'} {count} variable(s)")
     for env_id, body in changes.patch:
         client.edit_env(project, env_id, body)
+        written.append(f"edited variable {env_id}")
     return failed
+
+
+def changed_under_us(error):
+    """A write whose outcome is unknown, or one that found its variable gone: re-read and re-plan."""
+    return isinstance(error, AmbiguousWrite) or (
+        error.status == 404 and error.method in ("PATCH", "DELETE") and "/env" in error.path)
+
+
+def sync(client, params, variables, secret, check_mode):
+    """Plan from one list; apply; when a write's outcome is unknown, re-read and apply what the
+    fresh plan still needs. Returns (the first plan, refused items, writes confirmed)."""
+    project = params["project"]
+
+    def make_plan():
+        changes = plan(variables, client.list_env(project), params["state"], params["prune"], secret,
+                       adopt=params["adopt"])
+        if changes.conflicts:
+            raise ConflictError("; ".join(changes.conflicts))
+        return changes
+
+    first = changes = make_plan()
+    written = []
+    if check_mode or not first.changed:
+        return first, [], written
+    for _ in range(params["retries"] + 1):
+        try:
+            return first, apply(client, project, changes, written), written
+        except VercelError as error:
+            if not changed_under_us(error):
+                raise PartialWrite(error, written) from error
+            written.append(f"{error.method} {error.path} may have been applied ({error.code})")
+            changes = make_plan()
+            if not changes.changed:
+                return first, [], written
+    raise PartialWrite(VercelError(-1, "unsettled", "the variables kept changing under the module "
+                                   f"after {params['retries'] + 1} attempt(s)"), written)
+
+
+class ConflictError(Exception):
+    pass
 
 
 def main():
@@ -183,6 +278,7 @@ def main():
         )),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         prune=dict(type="bool", default=False),
+        adopt=dict(type="bool", default=False),
         fingerprint_key=dict(type="str", no_log=True),
     )
     argument_spec.update(api_argument_spec())
@@ -201,18 +297,20 @@ def main():
     project = params["project"]
     secret = params["fingerprint_key"] or params["token"]
     try:
-        existing = client.list_env(project)
-        changes = plan(variables, existing, params["state"], params["prune"], secret)
-        if changes.conflicts:
-            module.fail_json(msg="; ".join(changes.conflicts), requests=len(client.requests))
-        failed = [] if module.check_mode else apply(client, project, changes)
+        changes, failed, written = sync(client, params, variables, secret, module.check_mode)
+    except ConflictError as error:
+        module.fail_json(msg=str(error), requests=len(client.requests))
+    except PartialWrite as partial:
+        error = partial.error
+        module.fail_json(msg=explain(error, project), status=error.status, code=error.code,
+                         changed=bool(partial.written), written=partial.written,
+                         requests=len(client.requests))
     except VercelError as error:
         module.fail_json(msg=explain(error, project), status=error.status, code=error.code,
                          requests=len(client.requests))
     if failed:
-        errors = [item.get("error") or {} for item in failed]
-        reasons = "; ".join(f"{e.get('key', '?')}: {e.get('code')} {e.get('message')}" for e in errors)
-        module.fail_json(msg=f"Vercel refused some variables: {reasons}", requests=len(client.requests))
+        module.fail_json(msg=f"Vercel refused some variables: {refusal_reasons(failed)}",
+                         changed=bool(written), written=written, requests=len(client.requests))
 
     result = dict(
         changed=changes.changed, created=changes.created, updated=changes.updated,
@@ -223,15 +321,41 @@ def main():
     module.exit_json(**result)
 
 
+def refusal_reasons(failed):
+    """Vercel's per-item reasons for a refused create, each naming its key."""
+    reasons = []
+    for item in failed:
+        error = item.get("error") or item
+        reason = f"{error.get('key', '?')}: {error.get('code')} {error.get('message')}"
+        if error.get("code") == "ENV_CONFLICT":
+            reason += " (another variable holds this key for an overlapping target; changed while this ran?)"
+        reasons.append(reason)
+    return "; ".join(reasons)
+
+
 def explain(error, project):
     if error.status == 403:
         return f"Vercel refused the token (403 {error.code}): check token and team scope. {error}"
     if error.status == 404:
-        return (f"Vercel has no project {project!r} in this scope (404): check project and "
-                f"team_id/team_slug. {error}")
+        return explain_not_found(error, project)
     if error.code == "ENV_CONFLICT":
         return f"Vercel reports a conflicting variable (changed while this ran?): {error}"
+    if isinstance(error.details.get("failed"), list):
+        return f"Vercel refused the variables: {refusal_reasons(error.details['failed'])} ({error})"
     return f"Vercel API error: {error}"
+
+
+def explain_not_found(error, project):
+    """A 404 means what was asked for: the project, or one variable of it."""
+    variable = re.search(r"/env/([^/]+)$", error.path or "")
+    if variable:
+        return (f"variable {variable.group(1)} of project {project!r} no longer exists "
+                f"(deleted while this ran?); run again to re-plan. {error}")
+    if error.method == "DELETE":
+        return (f"a variable to remove from project {project!r} no longer exists "
+                f"(deleted while this ran?); run again to re-plan. {error}")
+    return (f"Vercel has no project {project!r} in this scope (404): check project and "
+            f"team_id/team_slug. {error}")
 
 
 if __name__ == "__main__":

@@ -67,9 +67,17 @@ def test_type_changes_recreate_and_target_changes_patch() -> None:
     assert result.patch[0][1]["target"] == ["production"]
 
 
-def test_unmanaged_variables_with_exactly_the_same_targets_are_adopted() -> None:
-    result = plan([want("A")], [stored("A", managed=False)], secret=SECRET)
+def test_unmanaged_variables_with_exactly_the_same_targets_are_refused_unless_adopted() -> None:
+    refused = plan([want("A")], [stored("A", managed=False)], secret=SECRET)
+    assert not refused.changed
+    assert "set adopt: true" in refused.conflicts[0] and "not managed by this module" in refused.conflicts[0]
+    result = plan([want("A")], [stored("A", managed=False)], secret=SECRET, adopt=True)
     assert result.updated == ["A"] and [p["key"] for p in result.upsert] == ["A"]
+
+
+def test_adopt_never_takes_a_variable_on_overlapping_targets() -> None:
+    result = plan([want("A")], [stored("A", target=["production"], managed=False)], secret=SECRET, adopt=True)
+    assert not result.changed and "overlapping targets" in result.conflicts[0]
 
 
 def test_unmanaged_variables_on_overlapping_targets_are_conflicts() -> None:
@@ -82,6 +90,23 @@ def test_prune_removes_only_managed_variables_not_wanted() -> None:
     existing = [stored("KEEP"), stored("OLD"), stored("HAND", managed=False)]
     result = plan([want("KEEP")], existing, prune=True, secret=SECRET)
     assert result.delete == ["id-OLD"] and result.deleted == ["OLD"]
+
+
+def test_prune_removes_the_old_variable_of_a_key_whose_targets_moved() -> None:
+    existing = [stored("RETARGET", target=["development"], env_id="dev")]
+    result = plan([want("RETARGET", target=["production"])], existing, prune=True, secret=SECRET)
+    assert [p["target"] for p in result.create] == [["production"]]
+    assert result.delete == ["dev"] and result.deleted == ["RETARGET"]
+
+
+def test_absent_takes_only_the_listed_targets_off_a_wider_variable() -> None:
+    existing = [stored("WIDE", target=["production", "preview"], env_id="w")]
+    result = plan([want("WIDE", target=["production"])], existing, state="absent", secret=SECRET)
+    assert result.delete == [] and result.patch == [("w", {"target": ["preview"]})]
+    assert result.updated == ["WIDE"] and result.redeploy_needed
+    every = plan([want("WIDE", target=["production", "preview", "development"])], existing,
+                 state="absent", secret=SECRET)
+    assert every.delete == ["w"] and every.patch == []
 
 
 def test_absent_deletes_overlapping_slots_only() -> None:
@@ -108,6 +133,8 @@ def test_desired_errors_name_each_problem() -> None:
         want("1A"), want("B", target=[]), want("C", target=["staging"]),
         want("D", type_="sensitive", target=["development"]), want("E", comment="x" * 600),
         want("F", target=["production"]), want("F", target=["production", "preview"]),
+        want("TZ"), want("VERCEL_URL"), want("G", target=["production"], gitBranch="main"),
+        want("H", target=["preview"], gitBranch="feature"),
     ])
     assert errors == [
         "'1A' is not a valid variable name (letters, digits, _; not starting with a digit)",
@@ -115,5 +142,8 @@ def test_desired_errors_name_each_problem() -> None:
         "C: target must be a non-empty list of production, preview, development (unknown: staging)",
         "D: sensitive variables cannot target development (Vercel refuses it)",
         "E: comment is longer than Vercel allows with the module's marker",
+        "TZ: the name is reserved by Vercel and cannot be set",
+        "VERCEL_URL: the name is reserved by Vercel and cannot be set",
+        "G: git_branch applies to the preview target only (Vercel refuses it with other targets)",
         "F: given twice for overlapping targets",
     ]
