@@ -17,6 +17,10 @@ LAB_GROUP_VARS = REPO_ROOT / "inventories" / "lab" / "group_vars"
 STOPS_EARLY = {"ANSIBLE_STRATEGY": "linear"}
 
 
+class UnreadableRun(AssertionError):
+    """ansible-playbook printed something other than its JSON report."""
+
+
 @dataclass
 class PlaybookRun:
     returncode: int
@@ -103,8 +107,14 @@ def run_playbook(inventory: Path, playbook: str, *args: str, timeout: float = 90
                       seconds=round(time.monotonic() - started, 1))
     try:
         report = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        return run
+    except json.JSONDecodeError as error:
+        # Without the report nothing can be said about what changed: a test must not read
+        # "no changed tasks" into a run it could not parse. (A failed run keeps its output;
+        # its empty failures then fail any test that looks for a message.)
+        if result.returncode != 0:
+            return run
+        raise UnreadableRun(f"ansible-playbook's output is not the JSON report ({error}):\n"
+                            f"{(result.stdout + result.stderr)[-3000:]}") from error
     for play in report.get("plays", []):
         play_name = play.get("play", {}).get("name", "")
         for task in play.get("tasks", []):

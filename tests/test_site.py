@@ -158,9 +158,9 @@ BATCHES = {
 }
 
 
-def test_the_catalogue_has_at_least_fifteen_cases_across_every_layer() -> None:
+def test_the_catalogue_has_the_documented_cases_across_every_layer() -> None:
     cases = [drift for batch in BATCHES.values() for drift in batch]
-    assert len(cases) >= 15
+    assert len(cases) >= 25, "the README and docs/drift.md promise 25 cases"
     layers = {drift.reported.split(" : ")[0] if " : " in drift.reported else "vercel" for drift in cases}
     assert layers == {"base_hardening", "caddy", "livekit", "socket_server", "vercel"}
     for batch in BATCHES.values():
@@ -175,6 +175,7 @@ def test_drift_is_reported_untouched_then_healed(site, batch) -> None:
     cases = BATCHES[batch]
     deployments = len(site.deployments())
     orders = site.acme.orders_for(site.socket_domain, site.livekit_domain)
+    assert orders > 0, "Pebble's log shows no order for the stack's names: has its format changed?"
     for drift in cases:
         drift.apply(site)
     assert [d.name for d in cases if not d.still_there(site)] == [], "an injection did not take"

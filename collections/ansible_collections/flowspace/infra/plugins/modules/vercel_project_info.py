@@ -3,7 +3,7 @@
 
 DOCUMENTATION = r"""
 module: vercel_project_info
-short_description: Read a Vercel project (id, name, whether production was ever deployed)
+short_description: Read a Vercel project (its id, name and account)
 description:
   - Reads the project with C(GET /v9/projects/{idOrName}). Nothing is changed, so a playbook
     can run it before touching any host to fail early on an unreachable API, a rejected

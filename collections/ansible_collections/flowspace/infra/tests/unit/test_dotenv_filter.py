@@ -31,6 +31,10 @@ TRICKY = {
     "SPACES": "  padded  ",
     "PEM": "-----BEGIN KEY-----\nMIIB$x'y\n-----END KEY-----",
     "TICK_AND_SINGLE": "`it's`",
+    "ONLY_NEWLINE": "\n",
+    "LONE_CR": "a\rb",
+    "CR_AT_END": "value\r",
+    "NEWLINE_AND_HASH": "a\n# not a comment\nb",
 }
 
 
@@ -76,3 +80,7 @@ def test_bad_names_and_inputs_are_refused(bad) -> None:
 def test_a_value_no_quoting_can_carry_is_refused_by_name(value) -> None:
     with pytest.raises(AnsibleFilterError, match="UNWRITABLE"):
         to_dotenv({"UNWRITABLE": value})
+
+
+def test_a_newline_is_written_as_a_real_line_break_in_single_quotes() -> None:
+    assert to_dotenv({"N": "a\nb"}) == "N='a\nb'\n"

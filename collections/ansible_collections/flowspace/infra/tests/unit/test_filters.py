@@ -1,5 +1,8 @@
 """Unit tests of the collection's filter plugins."""
 
+import pytest
+from ansible.errors import AnsibleFilterError
+
 from ansible_collections.flowspace.infra.plugins.filter.iptables import (
     iptables_drift,
     iptables_normalize,
@@ -88,3 +91,43 @@ def test_ssh_query_sections() -> None:
         "mac": ["hmac-sha2-256"],
         "version": "10.0",
     }
+
+
+def test_drift_sees_rules_in_another_order() -> None:
+    allow_then_reject = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 443 -j ACCEPT\n" \
+                        "-A INPUT -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n"
+    reject_then_allow = "*filter\n:INPUT ACCEPT [0:0]\n" \
+                        "-A INPUT -j REJECT --reject-with icmp-host-prohibited\n" \
+                        "-A INPUT -p tcp --dport 443 -j ACCEPT\nCOMMIT\n"
+    assert iptables_drift("== v4\n" + reject_then_allow, {"v4": allow_then_reject}) == ["v4"]
+
+
+def test_a_family_missing_from_the_live_dump_is_drift() -> None:
+    live = "== v4\n" + SAVED
+    assert iptables_drift(live, {"v4": RULE_FILE, "v6": "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"}) == ["v6"]
+    assert iptables_drift(live, {"v4": RULE_FILE, "v6": ""}) == ["v6"], "an empty family is not an absent one"
+
+
+def test_ranges_that_share_a_boundary_port_overlap() -> None:
+    touching = port_declaration_errors([
+        {"port": 50000, "port_end": 60000, "protocol": "udp", "purpose": "ice"},
+        {"port": 60000, "port_end": 60010, "protocol": "udp", "purpose": "next range"},
+    ])
+    same_end = port_declaration_errors([
+        {"port": 50000, "port_end": 60000, "protocol": "udp", "purpose": "ice"},
+        {"port": 55000, "port_end": 60000, "protocol": "udp", "purpose": "inner range"},
+    ])
+    adjacent = port_declaration_errors([
+        {"port": 50000, "port_end": 60000, "protocol": "udp", "purpose": "ice"},
+        {"port": 60001, "port_end": 60010, "protocol": "udp", "purpose": "next range"},
+    ])
+    assert len(touching) == 1 and "overlap" in touching[0]
+    assert len(same_end) == 1 and "overlap" in same_end[0]
+    assert adjacent == []
+
+
+def test_ssh_sections_without_a_version_are_an_error() -> None:
+    with pytest.raises(AnsibleFilterError, match="no OpenSSH version"):
+        ssh_query_sections("== kex\ncurve25519-sha256\n")
+    with pytest.raises(AnsibleFilterError, match="no OpenSSH version"):
+        ssh_query_sections("== kex\ncurve25519-sha256\n== version\nssh: command not found\n")

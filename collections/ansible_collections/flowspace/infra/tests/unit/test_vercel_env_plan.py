@@ -63,8 +63,11 @@ def test_type_changes_recreate_and_target_changes_patch() -> None:
     result = plan([want("A", type_="sensitive"), want("B", target=["production"])],
                   [stored("A"), stored("B")], secret=SECRET)
     assert result.delete == ["id-A"] and [p["key"] for p in result.create] == ["A"]
-    assert result.patch == [("id-B", {k: v for k, v in result.patch[0][1].items()})]
-    assert result.patch[0][1]["target"] == ["production"]
+    (env_id, body), = result.patch
+    assert env_id == "id-B"
+    comment = compose_comment("", fingerprint(SECRET, "B", "v1"))
+    kept = {"value": "v1", "type": "encrypted", "comment": comment}
+    assert body == {**kept, "target": ["production"]}, "the edit keeps value, type and comment"
 
 
 def test_unmanaged_variables_with_exactly_the_same_targets_are_refused_unless_adopted() -> None:
