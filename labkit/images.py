@@ -103,11 +103,16 @@ def build_base(flavour: Flavour, mirror: str = DEFAULT_MIRROR) -> str:
          f"log: {build_log.log_path(log_name)})")
     with tempfile.TemporaryDirectory(prefix=f"flowspace-{flavour.name}-", dir="/var/tmp") as work:
         root = Path(work) / "root"
-        build_log.run_logged(
-            ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
-             flavour.suite, str(root), mirror],
-            log_name, f"debootstrap of {flavour.suite}",
-        )
+        try:
+            build_log.run_logged(
+                ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
+                 flavour.suite, str(root), mirror],
+                log_name, f"debootstrap of {flavour.suite}",
+            )
+        finally:
+            # debootstrap can leave the root's /proc (or /sys) mounted; neither the tar below
+            # nor the clean-up of the folder may walk into a live /proc.
+            _unmount_under(root)
         tar = subprocess.Popen(
             ["tar", "-C", str(root), "-c", "--numeric-owner",
              "--exclude=./proc/*", "--exclude=./sys/*", "--exclude=./dev/*", "."],
@@ -120,6 +125,15 @@ def build_base(flavour: Flavour, mirror: str = DEFAULT_MIRROR) -> str:
         if tar.wait() != 0:
             raise RuntimeError(f"tar of the {flavour.suite} root failed")
     return tag
+
+
+def _unmount_under(root: Path) -> None:
+    """Unmount every mount point below root, deepest first."""
+    prefix = str(root) + "/"
+    with open("/proc/self/mounts") as mounts:
+        points = [line.split()[1] for line in mounts if line.split()[1].startswith(prefix)]
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "--lazy", point], capture_output=True, check=False)
 
 
 def _build_layer(tag: str, recipe_dir: Path, base: str, context_files: dict[str, Path]) -> None:

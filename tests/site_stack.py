@@ -1,6 +1,6 @@
 """A fresh OCI-like host with the whole stack on it: site.yml over SSH as production runs it,
 certificates from Pebble, the app's variables in a Vercel API emulator of the test's own.
-test_site.py (Debian 12) and test_site_debian13.py share it."""
+test_site.py (Debian 12 and 13) uses it."""
 
 import json
 import subprocess
