@@ -16,11 +16,12 @@ APP_ORIGIN = "https://app.flowspace.test"  # the lab stack's flowspace_app_origi
 
 
 class SiteHost:
-    def __init__(self, flavour: str, ssh_port: int, workdir: Path):
+    def __init__(self, flavour: str, ssh_port: int, workdir: Path, label: str = ""):
+        label = label or flavour  # names the container and the stack's domains
         self.flavour, self.workdir = flavour, workdir
-        self.name = f"flowspace-pytest-site-{flavour}"
-        self.socket_domain = f"socket.{flavour}.site.pytest.test"
-        self.livekit_domain = f"livekit.{flavour}.site.pytest.test"
+        self.name = f"flowspace-pytest-site-{label}"
+        self.socket_domain = f"socket.{label}.site.pytest.test"
+        self.livekit_domain = f"livekit.{label}.site.pytest.test"
         self.credentials = workdir / "credentials"
         self.acme = pebble.ensure_running()
         self.server = vercel_emulator.serve(0, [TOKEN])

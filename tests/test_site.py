@@ -302,3 +302,29 @@ def test_a_documented_tag_runs_its_tasks_and_only_those(site, tag) -> None:
     assert len(ran & own) >= 3, f"--tags {tag} ran too few of {area}'s tasks: {sorted(ran)}"
     assert ran & others == set(), f"--tags {tag} ran tasks of other areas: {sorted(ran & others)}"
     assert run.changed(site.name) == [], "a converged host has nothing to change"
+
+
+# What a check run must leave as it found it on a host that never ran the stack (the package
+# index, a cache the check downloads to plan the installs, is not among them).
+UNTOUCHED = ("find /etc /opt /usr/local /usr/bin -xdev -printf '%p %s %m %U:%G\\n' 2>/dev/null"
+             " | sort | sha256sum;"
+             " dpkg-query -W | sha256sum; iptables-save | grep -v '^#' | sed 's/\\[[0-9:]*\\]//' | sha256sum;"
+             " systemctl list-unit-files --no-legend | sha256sum; getent passwd | sha256sum")
+
+
+def test_check_mode_on_a_host_that_never_ran_the_stack_reports_and_changes_nothing(tmp_path) -> None:
+    fresh = SiteHost("debian12", 2363, tmp_path, label="never-converged")
+    try:
+        before = fresh.host.exec("sh", "-c", UNTOUCHED).stdout
+        run = fresh.converge("--check", "--diff")
+        assert run.returncode == 0, run.output[-4000:]
+        planned = run.changed_names(fresh.name)
+        for task in ("Install hardening packages", "Write the Caddyfile (validated first)",
+                     "Write the hardened sshd settings (first drop-in, so its values win)",
+                     "Install the systemd unit"):
+            assert task in planned, f"the check does not report '{task}': {sorted(planned)}"
+        assert run.changed("localhost") == [VERCEL_SYNC, "Redeploy production so the new values are built in"]
+        assert fresh.host.exec("sh", "-c", UNTOUCHED).stdout == before, "the check changed the host"
+        assert fresh.stored_env() == {} and len(fresh.deployments()) == 1, "the check wrote to Vercel"
+    finally:
+        fresh.remove()
