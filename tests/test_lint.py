@@ -55,8 +55,15 @@ def test_role_readme_explains_every_variable(role: Path) -> None:
 
 @pytest.mark.parametrize("role", ROLES, ids=[role.name for role in ROLES])
 def test_role_defaults_match_the_argument_spec(role: Path) -> None:
+    """The argument spec is the source: defaults/main.yml holds its variables, values included."""
     defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text()) or {}
     assert set(defaults) == role_options(role)
+    spec_file = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
+    spec = spec_file["argument_specs"]["main"]["options"]
+    missing = sorted(name for name, option in spec.items() if "default" not in option)
+    assert not missing, f"{role.name}: the argument spec gives no default for {missing}"
+    differ = sorted(name for name, option in spec.items() if option["default"] != defaults[name])
+    assert not differ, f"{role.name}: defaults/main.yml and the argument spec disagree on {differ}"
 
 
 MODULES_DIR = REPO_ROOT / "collections/ansible_collections/flowspace/infra/plugins/modules"
