@@ -8,6 +8,7 @@ not allow, and loses packets now and then over wss (python-engineio issue 461)."
 
 import asyncio
 import threading
+import time
 from urllib.parse import urlsplit
 
 import socketio
@@ -37,7 +38,7 @@ class Player:
         # aiohttp sends no Origin unless told; browsers always do, so tests name one.
         self.client = socketio.AsyncClient(http_session=self._session, reconnection=False,
                                            websocket_extra_options={"origin": origin} if origin else {})
-        for event in ("space:member-joined", "space:member-left", "player:moved", "chat:message"):
+        for event in ("space:member-joined", "space:member-left", "players:moved", "chat:message"):
             self.client.on(event, self._recorder(event))
         try:
             await self.client.connect(url, transports=["websocket"], wait_timeout=TIMEOUT)
@@ -63,6 +64,16 @@ class Player:
                 if name == event:
                     return payload
         return self._run(wait(), timeout + 5)
+
+    def next_move_of(self, player: str, timeout: float = 5) -> dict:
+        """The next position of `player` in the server's per-tick batches of moves."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            batch = self.next("players:moved", left)
+            for move in batch["moves"]:
+                if move["id"] == player:
+                    return move
+        raise TimeoutError(f"no move of {player} within {timeout} s")
 
     def close(self) -> None:
         async def disconnect() -> None:

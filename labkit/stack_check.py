@@ -66,7 +66,7 @@ def socket_round_trip(stack: Stack) -> dict:
             ada.ask("space:join", {"spaceId": space, "name": "Ada"})
             joined = bob.ask("space:join", {"spaceId": space, "name": "Bob"})
             bob.ask("player:move", {"x": 5, "y": 6})
-            moved = ada.next("player:moved")
+            moved = ada.next_move_of(joined["self"])
             ada.ask("chat:message", {"text": "hello from the stack check"})
             chat = bob.next("chat:message")
         finally:

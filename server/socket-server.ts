@@ -1,13 +1,16 @@
 // FlowSpace's realtime server: a space is a Socket.io room. Players join a space, see each
-// other's positions, move (throttled), chat, and leave; presence follows disconnects.
-// Every payload is validated; a bad one gets an error ack and reaches nobody else.
+// other's positions, move, chat, and leave; presence follows disconnects. Every payload is
+// validated; a bad one gets an error ack and reaches nobody else. Moves are coalesced and sent
+// once per tick per space; chat and joins keep their order and are sent as they come.
 import http from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
 import { Server, Socket } from 'socket.io';
-import { Config, loadConfig } from './src/config';
+import { Config, loadConfig, maxMessageBytes, SettingError } from './src/config';
 import { Metrics } from './src/metrics';
-import { TokenBucket } from './src/rate-limit';
+import { MoveCoalescer } from './src/moves';
+import { distinctName } from './src/names';
+import { EventGate, TokenBucket } from './src/rate-limit';
 import { checkChat, checkJoin, checkPosition, Position } from './src/validation';
 
 type Ack = (answer: Record<string, unknown>) => void;
@@ -18,8 +21,6 @@ interface PlayerState {
   spaceId?: string;
   name?: string;
   position: Position;
-  lastMove: number;
-  bucket: TokenBucket;
 }
 
 export interface SocketServer {
@@ -40,13 +41,15 @@ export async function createSocketServer(config: Config): Promise<SocketServer> 
   const started = Date.now();
   const httpServer = http.createServer((req, res) => {
     // Engine.IO answers its own path; this handler sees everything else.
-    if (req.url === '/healthz' && req.method === 'GET') {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       const body = JSON.stringify({
         status: 'ok',
         uptime: Math.round((Date.now() - started) / 1000),
         connections: server.engine.clientsCount,
       });
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(body);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
     res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":"not found"}');
@@ -55,13 +58,21 @@ export async function createSocketServer(config: Config): Promise<SocketServer> 
   const allowed = new Set(config.allowedOrigins);
   const server = new Server(httpServer, {
     cors: { origin: config.allowedOrigins, methods: ['GET', 'POST'] },
-    // Browsers always send Origin; a WebSocket upgrade from a page elsewhere is refused here,
-    // polling additionally by CORS. Clients that send no Origin (servers, tests) are let in.
-    allowRequest: (req, callback) => {
-      const origin = req.headers.origin;
-      callback(null, origin === undefined || allowed.has(origin));
-    },
-    maxHttpBufferSize: 16 * 1024,
+    maxHttpBufferSize: maxMessageBytes(config),
+  });
+  // Every request of every session, not only the handshake: a page elsewhere cannot poll or
+  // upgrade a session someone else opened. Browsers always send Origin; clients that send none
+  // (servers, tests) are let in. JSONP polling, which no browser of this app needs, is refused.
+  server.engine.use((req: http.IncomingMessage, res: http.ServerResponse, next: (error?: Error) => void) => {
+    const origin = req.headers.origin;
+    const jsonp = new URL(req.url ?? '/', 'http://localhost').searchParams.has('j');
+    if ((origin !== undefined && !allowed.has(origin)) || jsonp) {
+      metrics.count('flowspace_requests_refused_total', { reason: jsonp ? 'jsonp' : 'origin' });
+      res.writeHead(403, { 'Content-Type': 'application/json' });
+      res.end('{"error":"forbidden"}');
+      return;
+    }
+    next();
   });
 
   const metrics = new Metrics(() => ({
@@ -76,17 +87,29 @@ export async function createSocketServer(config: Config): Promise<SocketServer> 
     const sub = pub.duplicate();
     await Promise.all([pub.connect(), sub.connect()]);
     redisClients = [pub, sub];
-    server.adapter(createAdapter(pub, sub));
+    // A hung node must not hold a join longer than this (see space:join).
+    server.adapter(createAdapter(pub, sub, { requestsTimeout: config.joinTimeoutMs }));
   }
 
-  server.on('connection', (socket: Socket) => handleConnection(socket, server, config, metrics));
+  const moves = new MoveCoalescer();
+  const tick = setInterval(() => {
+    const sent = moves.flush((spaceId, batch) => server.to(room(spaceId)).emit('players:moved', { moves: batch }));
+    if (sent) metrics.add('flowspace_moves_sent_total', sent);
+  }, config.moveIntervalMs);
+  tick.unref();
 
-  await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
-  const metricsServer = await metrics.listen(config.metricsPort);
+  server.on('connection', (socket: Socket) => handleConnection(socket, server, config, metrics, moves));
+
+  await listen(httpServer, config.port, config.host, 'PORT');
+  const metricsServer = await metrics.listen(config.metricsPort).catch((error: NodeJS.ErrnoException) => {
+    httpServer.close();
+    throw new SettingError(`METRICS_PORT ${config.metricsPort} cannot be used: ${error.code ?? error.message}`);
+  });
   const address = httpServer.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
 
   const shutdown = async () => {
+    clearInterval(tick);
     // Stop taking connections, tell clients, then let the rest close within the bound.
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
@@ -98,28 +121,51 @@ export async function createSocketServer(config: Config): Promise<SocketServer> 
   return { io: server, http: httpServer, metrics, metricsServer, port, shutdown };
 }
 
-function handleConnection(socket: Socket, server: Server, config: Config, metrics: Metrics): void {
-  const state: PlayerState = {
-    position: { x: 0, y: 0 },
-    lastMove: 0,
-    bucket: new TokenBucket(config.eventsPerSecond, config.eventBurst),
-  };
+function listen(httpServer: http.Server, port: number, host: string, variable: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const failed = (error: NodeJS.ErrnoException) =>
+      reject(new SettingError(`${variable} ${port} on ${host} cannot be used: ${error.code ?? error.message}`));
+    httpServer.once('error', failed);
+    httpServer.listen(port, host, () => {
+      httpServer.off('error', failed);
+      resolve();
+    });
+  });
+}
+
+function handleConnection(socket: Socket, server: Server, config: Config, metrics: Metrics,
+                          moves: MoveCoalescer): void {
+  const state: PlayerState = { position: { x: 0, y: 0 } };
+  const gate = new EventGate(new TokenBucket(config.eventsPerSecond, config.eventBurst), config.eventBurst);
   metrics.count('flowspace_connections_total');
 
-  // Every handler runs through here: rate limit, then the handler; nothing it throws escapes.
-  const on = (event: string, handler: (payload: unknown, ack: Ack | undefined) => void) => {
+  // Every incoming event, handled or not, is counted against the connection's limit first.
+  socket.use((packet, next) => {
+    const [event] = packet;
+    const verdict = gate.admit();
+    if (verdict === 'pass') return next();
+    metrics.count('flowspace_events_rejected_total', { event: known(event), reason: 'rate_limited' });
+    if (verdict === 'refuse') {
+      const ack = packet[packet.length - 1];
+      if (typeof ack === 'function') (ack as Ack)({ ok: false, error: 'rate_limited: too many events' });
+    } else if (verdict === 'disconnect') {
+      metrics.count('flowspace_disconnects_total', { reason: 'flood' });
+      socket.disconnect(true);
+    }
+  });
+
+  const on = (event: string, handler: (payload: unknown, ack: Ack | undefined) => void | Promise<void>) => {
     socket.on(event, (...args: unknown[]) => {
       const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
-      const reject = (error: string) => {
-        metrics.count('flowspace_events_rejected_total', { event, reason: error.split(' ')[0] });
-        ack?.({ ok: false, error });
-      };
-      if (!state.bucket.take()) return reject('rate_limited: too many events');
       metrics.count('flowspace_events_total', { event });
+      const crashed = (error: Error) => {
+        metrics.count('flowspace_events_rejected_total', { event, reason: 'internal' });
+        ack?.({ ok: false, error: `internal: ${error.message}` });
+      };
       try {
-        handler(args[0], ack);
+        Promise.resolve(handler(args[0], ack)).catch(crashed);
       } catch (error) {
-        reject(`internal: ${(error as Error).message}`);
+        crashed(error as Error);
       }
     });
   };
@@ -130,39 +176,48 @@ function handleConnection(socket: Socket, server: Server, config: Config, metric
 
   const leave = () => {
     if (!state.spaceId) return;
+    moves.forget(state.spaceId, socket.id);
     socket.to(room(state.spaceId)).emit('space:member-left', { id: socket.id });
     socket.leave(room(state.spaceId));
     state.spaceId = undefined;
   };
 
-  on('space:join', (payload, ack) => {
+  // The members a join reports: every node's, or, when a node does not answer within
+  // JOIN_TIMEOUT_MS, this node's alone (`partial: true`). The join itself never depends on it.
+  const membersOf = async (spaceId: string): Promise<{ members: Member[]; partial: boolean }> => {
+    try {
+      const sockets = await server.in(room(spaceId)).fetchSockets();
+      return { members: sockets.map((s) => s.data.member as Member), partial: false };
+    } catch {
+      metrics.count('flowspace_partial_joins_total');
+      const local = await server.local.in(room(spaceId)).fetchSockets();
+      return { members: local.map((s) => s.data.member as Member), partial: true };
+    }
+  };
+
+  on('space:join', async (payload, ack) => {
     const join = checkJoin(payload);
     if (!join.ok) return fail('space:join', ack, join.error);
     leave();
+    const { members, partial } = await membersOf(join.value.spaceId);
+    const others = members.filter((m) => m && m.id !== socket.id);
     state.spaceId = join.value.spaceId;
-    state.name = join.value.name;
+    state.name = distinctName(join.value.name, others.map((m) => m.name));
     state.position = join.value.position;
-    socket.data.member = { id: socket.id, name: state.name, position: state.position } satisfies Member;
+    const self: Member = { id: socket.id, name: state.name, position: state.position };
+    socket.data.member = self;
     socket.join(room(state.spaceId));
-    socket.to(room(state.spaceId)).emit('space:member-joined', socket.data.member);
-    server.in(room(state.spaceId)).fetchSockets().then((sockets) => {
-      ack?.({ ok: true, self: socket.id, members: sockets.map((s) => s.data.member as Member) });
-    }).catch((error: Error) => ack?.({ ok: false, error: `internal: ${error.message}` }));
+    socket.to(room(state.spaceId)).emit('space:member-joined', self);
+    ack?.({ ok: true, self: socket.id, name: state.name, members: [...others, self], partial });
   });
 
   on('player:move', (payload, ack) => {
     if (!state.spaceId) return fail('player:move', ack, 'join a space first');
     const position = checkPosition(payload);
     if (!position.ok) return fail('player:move', ack, position.error);
-    const now = Date.now();
-    if (now - state.lastMove < config.moveIntervalMs) {
-      metrics.count('flowspace_events_rejected_total', { event: 'player:move', reason: 'throttled' });
-      return ack?.({ ok: false, error: 'throttled' });
-    }
-    state.lastMove = now;
     state.position = position.value;
     socket.data.member = { ...socket.data.member, position: position.value };
-    socket.to(room(state.spaceId)).emit('player:moved', { id: socket.id, ...position.value });
+    moves.set(state.spaceId, socket.id, position.value);
     ack?.({ ok: true });
   });
 
@@ -183,15 +238,24 @@ function handleConnection(socket: Socket, server: Server, config: Config, metric
   socket.on('disconnect', leave);
 }
 
+// Metric labels name only the events the server knows, so a flood of made-up names cannot
+// grow the metrics without bound.
+const EVENTS = new Set(['space:join', 'player:move', 'chat:message', 'space:leave']);
+function known(event: unknown): string {
+  return typeof event === 'string' && EVENTS.has(event) ? event : 'other';
+}
+
 export async function main(): Promise<void> {
+  let running: SocketServer;
   let config: Config;
   try {
     config = loadConfig();
+    running = await createSocketServer(config);
   } catch (error) {
+    if (!(error instanceof SettingError)) throw error;
     console.error(`flowspace-socket-server: ${(error as Error).message}`);
     process.exit(2);
   }
-  const running = await createSocketServer(config);
   io = running.io;
   console.log(JSON.stringify({ msg: 'listening', host: config.host, port: running.port,
                                metrics: `127.0.0.1:${config.metricsPort}`, redis: Boolean(config.redisUrl) }));

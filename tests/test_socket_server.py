@@ -78,7 +78,7 @@ def test_players_meet_in_a_space_through_caddy(deployed) -> None:
         assert sorted(member["name"] for member in joined["members"]) == ["Ada", "Bob"]
         assert ada.next("space:member-joined")["name"] == "Bob"
         assert bob.ask("player:move", {"x": 5, "y": 6}) == {"ok": True}
-        assert ada.next("player:moved") == {"id": joined["self"], "x": 5, "y": 6}
+        assert ada.next_move_of(joined["self"]) == {"id": joined["self"], "x": 5, "y": 6}
         ada.ask("chat:message", {"text": "hi Bob"})
         message = bob.next("chat:message")
         assert (message["name"], message["text"]) == ("Ada", "hi Bob")

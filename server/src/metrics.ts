@@ -7,8 +7,12 @@ export class Metrics {
   constructor(private readonly gauges: () => Record<string, number>) {}
 
   count(name: string, labels: Record<string, string> = {}): void {
+    this.add(name, 1, labels);
+  }
+
+  add(name: string, amount: number, labels: Record<string, string> = {}): void {
     const key = name + labelText(labels);
-    this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
+    this.counters.set(key, (this.counters.get(key) ?? 0) + amount);
   }
 
   render(): string {
@@ -26,6 +30,7 @@ export class Metrics {
     return lines.join('\n') + '\n';
   }
 
+  // Rejects when the port cannot be had (EADDRINUSE...), rather than crashing the process.
   listen(port: number, host = '127.0.0.1'): Promise<http.Server> {
     const server = http.createServer((req, res) => {
       if (req.url !== '/metrics') {
@@ -34,7 +39,13 @@ export class Metrics {
       }
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4' }).end(this.render());
     });
-    return new Promise((resolve) => server.listen(port, host, () => resolve(server)));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server);
+      });
+    });
   }
 }
 

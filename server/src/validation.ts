@@ -1,4 +1,5 @@
 // Incoming payloads are untrusted: each validator returns the clean value or an error text.
+import { checkName } from './names';
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -28,12 +29,12 @@ export function checkJoin(payload: unknown): Checked<Join> {
   if (typeof payload.spaceId !== 'string' || !SPACE_ID.test(payload.spaceId)) {
     return { ok: false, error: 'spaceId must be 1-64 letters, digits, _ or -' };
   }
-  const name = typeof payload.name === 'string' ? payload.name.trim() : '';
-  if (name.length < 1 || name.length > 32) return { ok: false, error: 'name must be 1-32 characters' };
+  const name = checkName(payload.name);
+  if (!name.ok) return name;
   const position = payload.position === undefined ? { ok: true as const, value: { x: 0, y: 0 } }
     : checkPosition(payload.position);
   if (!position.ok) return position;
-  return { ok: true, value: { spaceId: payload.spaceId, name, position: position.value } };
+  return { ok: true, value: { spaceId: payload.spaceId, name: name.value, position: position.value } };
 }
 
 export function checkChat(payload: unknown, maxLength: number): Checked<string> {

@@ -5,6 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createClient } from 'redis';
 import { io as connect, Socket as ClientSocket } from 'socket.io-client';
 import { createSocketServer, SocketServer } from '../socket-server';
 import { Config, loadConfig } from '../src/config';
@@ -13,7 +14,10 @@ const APP = 'https://app.flowspace.test';
 const BASE: Config = {
   host: '127.0.0.1', port: 0, metricsPort: 0, allowedOrigins: [APP], redisUrl: undefined,
   moveIntervalMs: 50, chatMaxLength: 100, eventsPerSecond: 20, eventBurst: 40, shutdownTimeoutMs: 2000,
+  joinTimeoutMs: 500,
 };
+
+type Moves = { moves: { id: string; x: number; y: number }[] };
 
 type Answer = { ok: boolean; error?: string; [key: string]: unknown };
 
@@ -89,6 +93,15 @@ describe('one server', () => {
     await server.shutdown();
   });
 
+  test('/healthz answers HEAD and a query string too', async () => {
+    assert.equal((await get(server.port, '/healthz?probe=caddy')).status, 200);
+    const head = await new Promise<number>((resolve, reject) => {
+      http.request({ host: '127.0.0.1', port: server.port, path: '/healthz', method: 'HEAD' },
+        (res) => resolve(res.statusCode ?? 0)).on('error', reject).end();
+    });
+    assert.equal(head, 200);
+  });
+
   test('/healthz answers JSON without opening an Engine.IO session', async () => {
     const before = server.io.engine.clientsCount;
     const health = await get(server.port, '/healthz');
@@ -110,9 +123,9 @@ describe('one server', () => {
     assert.deepEqual((second.members as { name: string }[]).map((m) => m.name).sort(), ['Ada', 'Bob']);
     assert.equal((await joined).name, 'Bob');
 
-    const moved = next<{ id: string; x: number; y: number }>(bob, 'player:moved');
+    const moved = next<Moves>(bob, 'players:moved');
     assert.deepEqual(await ask(ada, 'player:move', { x: 10, y: -4.5 }), { ok: true });
-    assert.deepEqual(await moved, { id: ada.id, x: 10, y: -4.5 });
+    assert.deepEqual(await moved, { moves: [{ id: ada.id, x: 10, y: -4.5 }] });
 
     const heard = next<{ name: string; text: string; ts: number }>(bob, 'chat:message');
     const sent = await ask(ada, 'chat:message', { text: '  hello space  ' });
@@ -144,7 +157,7 @@ describe('one server', () => {
       assert.match(answer.error ?? '', error);
     }
     await ask(eve, 'space:join', { spaceId: 'guarded', name: 'Eve' });
-    const quiet = Promise.all([silence(bob, 'player:moved'), silence(bob, 'chat:message')]);
+    const quiet = Promise.all([silence(bob, 'players:moved'), silence(bob, 'chat:message')]);
     assert.match((await ask(eve, 'player:move', { x: Infinity, y: 0 })).error ?? '', /finite/);
     assert.match((await ask(eve, 'player:move', [1, 2])).error ?? '', /position/);
     assert.match((await ask(eve, 'chat:message', { text: 'x'.repeat(101) })).error ?? '', /longer than 100/);
@@ -154,23 +167,71 @@ describe('one server', () => {
     assert.equal((await get(server.port, '/healthz')).status, 200);
   });
 
-  test('moves are throttled per socket', async () => {
+  test('moves in quick succession are never refused: each tick carries the latest position', async () => {
     const ada = await open();
+    const bob = await open();
     await ask(ada, 'space:join', { spaceId: 'fast', name: 'Ada' });
-    assert.deepEqual(await ask(ada, 'player:move', { x: 1, y: 1 }), { ok: true });
-    assert.deepEqual(await ask(ada, 'player:move', { x: 2, y: 2 }), { ok: false, error: 'throttled' });
-    await new Promise((resolve) => setTimeout(resolve, BASE.moveIntervalMs + 10));
-    assert.deepEqual(await ask(ada, 'player:move', { x: 3, y: 3 }), { ok: true });
+    await ask(bob, 'space:join', { spaceId: 'fast', name: 'Bob' });
+    const batches: Moves[] = [];
+    bob.on('players:moved', (batch: Moves) => batches.push(batch));
+    const answers = await Promise.all([1, 2, 3, 4, 5].map((x) => ask(ada, 'player:move', { x, y: x })));
+    assert.ok(answers.every((a) => a.ok), JSON.stringify(answers));
+    await new Promise((resolve) => setTimeout(resolve, BASE.moveIntervalMs * 3));
+    const adas = batches.flatMap((b) => b.moves.filter((m) => m.id === ada.id));
+    assert.deepEqual(adas[adas.length - 1], { id: ada.id, x: 5, y: 5 }, 'the latest position arrives');
+    assert.ok(adas.length < 5, `coalesced: ${adas.length} positions sent for 5 moves`);
+    assert.ok(batches.every((b) => new Set(b.moves.map((m) => m.id)).size === b.moves.length),
+      'one entry per player per tick');
   });
 
-  test('each connection is rate limited', async () => {
+  test('a flood is refused once, then dropped unanswered, then disconnected', async () => {
     const spammer = await open();
-    const answers = await Promise.all(
-      Array.from({ length: BASE.eventBurst + 20 }, () => ask(spammer, 'space:leave', null)));
-    const limited = answers.filter((a) => a.error?.startsWith('rate_limited')).length;
-    assert.ok(limited >= 15, `${limited} of ${answers.length} were rate limited`);
+    const answers = await Promise.allSettled(Array.from({ length: BASE.eventBurst + 10 },
+      () => spammer.timeout(500).emitWithAck('space:leave', null)));
+    const fulfilled = answers.filter((a) => a.status === 'fulfilled').map((a) => (a as PromiseFulfilledResult<Answer>).value);
+    assert.equal(fulfilled.filter((a) => a.error === 'rate_limited: too many events').length, 1, 'refused once');
+    assert.equal(fulfilled.length, BASE.eventBurst + 1, 'the rest got no answer');
     const polite = await open();
     assert.deepEqual(await ask(polite, 'space:leave', null), { ok: true }, 'others are not limited');
+
+    const flooder = await open();
+    const gone = new Promise((resolve) => flooder.once('disconnect', resolve));
+    for (let i = 0; i < BASE.eventBurst * 3; i += 1) flooder.emit('made-up-event', i);
+    await gone;
+    assert.deepEqual(await ask(polite, 'space:leave', null), { ok: true }, 'the bystander still answered');
+    const metrics = await get(metricsPort(server), '/metrics');
+    assert.match(metrics.body, /^flowspace_events_rejected_total\{event="other",reason="rate_limited"\} \d+$/m);
+    assert.match(metrics.body, /^flowspace_disconnects_total\{reason="flood"\} \d+$/m);
+  });
+
+  test('names are normalised, invisible ones refused, and duplicates told apart', async () => {
+    const ada = await open();
+    const twin = await open();
+    const eve = await open();
+    for (const name of ['\u200b\u200b', 'Ev\u202ee', '\u2066Bob\u2069']) {
+      const answer = await ask(eve, 'space:join', { spaceId: 'names', name });
+      assert.equal(answer.ok, false, JSON.stringify(name));
+      assert.match(answer.error ?? '', /name/);
+    }
+    assert.equal((await ask(ada, 'space:join', { spaceId: 'names', name: ' Ada  Lovelace ' })).name, 'Ada Lovelace');
+    const second = await ask(twin, 'space:join', { spaceId: 'names', name: 'ada lovelace' });
+    assert.equal(second.name, 'ada lovelace (2)');
+    assert.deepEqual((second.members as { name: string }[]).map((m) => m.name).sort(),
+      ['Ada Lovelace', 'ada lovelace (2)']);
+  });
+
+  test('every request of a session is checked for its origin, and JSONP is refused', async () => {
+    const handshake = await get(server.port, '/socket.io/?EIO=4&transport=polling');
+    assert.equal(handshake.status, 200);
+    const sid = JSON.parse(handshake.body.slice(1)).sid as string;
+    const evil = { Origin: 'https://evil.example' };
+    assert.equal((await get(server.port, `/socket.io/?EIO=4&transport=polling&sid=${sid}`, evil)).status, 403);
+    const upgrade = connect(`http://127.0.0.1:${server.port}`, { transports: ['websocket'], reconnection: false,
+      timeout: 2000, extraHeaders: evil, query: { sid } } as never);
+    sockets.push(upgrade);
+    await assert.rejects(connected(upgrade));
+    assert.equal((await get(server.port, '/socket.io/?EIO=4&transport=polling&j=0')).status, 403);
+    assert.equal((await get(server.port, `/socket.io/?EIO=4&transport=polling&sid=${sid}`)).status, 200);
   });
 
   test('origins other than the app are refused, over WebSocket and polling', async () => {
@@ -191,10 +252,54 @@ describe('one server', () => {
     assert.equal(metrics.status, 200);
     assert.match(metrics.body, /^flowspace_connections \d+$/m);
     assert.match(metrics.body, /^flowspace_events_total\{event="space:join"\} \d+$/m);
-    assert.match(metrics.body, /^flowspace_events_rejected_total\{event="player:move",reason="throttled"\} \d+$/m);
+    assert.match(metrics.body, /^flowspace_events_rejected_total\{event="player:move",reason="invalid"\} \d+$/m);
+    assert.doesNotMatch(metrics.body, /reason="[^"]*:"/, 'reasons are codes, not message prefixes');
     assert.equal(server.metricsServer.address() && (server.metricsServer.address() as net.AddressInfo).address,
       '127.0.0.1');
   });
+});
+
+test('long chat messages within CHAT_MAX_LENGTH pass, however many bytes their characters take', async () => {
+  const server = await createSocketServer({ ...BASE, chatMaxLength: 10000 });
+  const socket = client(server.port);
+  try {
+    await connected(socket);
+    await ask(socket, 'space:join', { spaceId: 'long', name: 'Ada' });
+    // 9,000 two-byte, 6,000 three-byte and 9,998 six-byte-escaped characters: all within the limit.
+    for (const text of ['é'.repeat(9000), '中'.repeat(6000), '\u0001'.repeat(9998)]) {
+      const answer = await ask(socket, 'chat:message', { text: `x${text}x` });
+      assert.equal(answer.ok, true, `${text.length} × ${JSON.stringify(text[0])}: ${answer.error}`);
+    }
+    assert.equal(socket.connected, true);
+  } finally {
+    socket.close();
+    await server.shutdown();
+  }
+});
+
+function runServer(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'socket-server.js')],
+    { env: { ...process.env, ALLOWED_ORIGINS: APP, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
+}
+
+test('a port in use stops the server with exit 2 naming the variable', async () => {
+  const taken = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => taken.once('listening', resolve));
+  const port = String((taken.address() as net.AddressInfo).port);
+  try {
+    const onPort = await runServer({ PORT: port, METRICS_PORT: '0' });
+    assert.equal(onPort.code, 2);
+    assert.match(onPort.stderr, /PORT \d+ on 127\.0\.0\.1 cannot be used: EADDRINUSE/);
+    assert.doesNotMatch(onPort.stderr, /at .*\.js/, 'no stack trace');
+    const onMetrics = await runServer({ PORT: '0', METRICS_PORT: port });
+    assert.equal(onMetrics.code, 2);
+    assert.match(onMetrics.stderr, /METRICS_PORT \d+ cannot be used: EADDRINUSE/);
+  } finally {
+    taken.close();
+  }
 });
 
 test('configuration errors name the variable', () => {
@@ -227,6 +332,7 @@ test('SIGTERM closes connections and exits within the bound', async () => {
 describe('two servers on Redis', () => {
   let redis: ChildProcess;
   let servers: SocketServer[] = [];
+  let redisUrl = '';
   const sockets: ClientSocket[] = [];
 
   before(async () => {
@@ -236,7 +342,7 @@ describe('two servers on Redis', () => {
     redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       { stdio: 'ignore' });
     await waitForPort(port);
-    const redisUrl = `redis://127.0.0.1:${port}`;
+    redisUrl = `redis://127.0.0.1:${port}`;
     servers = await Promise.all([createSocketServer({ ...BASE, redisUrl }), createSocketServer({ ...BASE, redisUrl })]);
   });
   after(async () => {
@@ -253,9 +359,32 @@ describe('two servers on Redis', () => {
     await ask(ada, 'space:join', { spaceId: 'shared', name: 'Ada' });
     const joined = await ask(bob, 'space:join', { spaceId: 'shared', name: 'Bob' });
     assert.deepEqual((joined.members as { name: string }[]).map((m) => m.name).sort(), ['Ada', 'Bob']);
-    const moved = next<{ id: string; x: number }>(bob, 'player:moved');
+    const moved = next<Moves>(bob, 'players:moved');
     await ask(ada, 'player:move', { x: 7, y: 8 });
-    assert.equal((await moved).id, ada.id);
+    assert.deepEqual((await moved).moves, [{ id: ada.id, x: 7, y: 8 }]);
+  });
+
+  test('a join answers within the bound, and truthfully, when another node hangs', async () => {
+    // A "node" that takes part in the adapter's requests but never answers them.
+    const hung = createClient({ url: redisUrl });
+    await hung.connect();
+    await hung.subscribe('socket.io-request#/#', () => undefined);
+    try {
+      const ada = client(servers[0].port);
+      const bob = client(servers[1].port);
+      sockets.push(ada, bob);
+      await Promise.all([connected(ada), connected(bob)]);
+      await ask(ada, 'space:join', { spaceId: 'hung', name: 'Ada' });
+      const seen = next<{ name: string }>(ada, 'space:member-joined', 5000);
+      const started = Date.now();
+      const joined = await bob.timeout(5000).emitWithAck('space:join', { spaceId: 'hung', name: 'Bob' }) as Answer;
+      assert.ok(Date.now() - started < BASE.joinTimeoutMs + 1000, `answered after ${Date.now() - started} ms`);
+      assert.equal(joined.ok, true, JSON.stringify(joined));
+      assert.equal(joined.partial, true);
+      assert.equal((await seen).name, 'Bob', 'what the peer saw agrees with the answer');
+    } finally {
+      await hung.quit();
+    }
   });
 });
 
