@@ -21,18 +21,19 @@ TIMEOUT = 10
 class Player:
     """A Socket.io client over WebSocket that records every event it receives."""
 
-    def __init__(self, url: str, address: str, ca_file: str, origin: str | None):
+    def __init__(self, url: str, address: str, ca_file: str, origin: str | None, token: str | None = None):
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self.events: asyncio.Queue | None = None
         try:
-            self._run(self._connect(url, address, ca_file, origin))
+            self._run(self._connect(url, address, ca_file, origin, token))
         except BaseException:
             self._stop_loop()
             raise
 
-    async def _connect(self, url: str, address: str, ca_file: str, origin: str | None) -> None:
+    async def _connect(self, url: str, address: str, ca_file: str, origin: str | None,
+                       token: str | None) -> None:
         self._session = pinned_session(urlsplit(url).hostname, address, ca_file)
         self.events = asyncio.Queue()
         # aiohttp sends no Origin unless told; browsers always do, so tests name one.
@@ -41,7 +42,8 @@ class Player:
         for event in ("space:member-joined", "space:member-left", "players:moved", "chat:message"):
             self.client.on(event, self._recorder(event))
         try:
-            await self.client.connect(url, transports=["websocket"], wait_timeout=TIMEOUT)
+            await self.client.connect(url, transports=["websocket"], wait_timeout=TIMEOUT,
+                                      auth={"token": token} if token else None)
         except BaseException:
             await self._session.close()
             raise

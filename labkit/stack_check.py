@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from labkit import edge_client, hosts, lab, paths, pebble, vercel_emulator
+from labkit import edge_client, hosts, lab, paths, pebble, socket_tokens, vercel_emulator
 from labkit.livekit_clients import LiveKitClients
 from labkit.socketio_client import Player
 from labkit.vercel_client import EmulatorClient
@@ -33,6 +33,7 @@ class Stack:
     ca_file: str  # what clients trust: the ACME server's root
     livekit_key: str
     livekit_secret: str
+    socket_secret: str  # the key the app signs the socket server's join tokens with
     vercel: EmulatorClient
     vercel_project: str
 
@@ -59,9 +60,12 @@ def socket_round_trip(stack: Stack) -> dict:
     space = f"check-{uuid.uuid4().hex[:8]}"
     url = f"https://{stack.socket_domain}"
     started = time.monotonic()
-    ada = Player(url, stack.address, stack.ca_file, stack.app_origin)
+    def token(name: str) -> str:
+        return socket_tokens.sign(stack.socket_secret, f"check-{name.lower()}", name, [space])
+
+    ada = Player(url, stack.address, stack.ca_file, stack.app_origin, token("Ada"))
     try:
-        bob = Player(url, stack.address, stack.ca_file, stack.app_origin)
+        bob = Player(url, stack.address, stack.ca_file, stack.app_origin, token("Bob"))
         try:
             ada.ask("space:join", {"spaceId": space, "name": "Ada"})
             joined = bob.ask("space:join", {"spaceId": space, "name": "Bob"})
@@ -166,6 +170,8 @@ def lab_stack() -> Stack:
         ca_file=str(pebble.ensure_running().issuing_chain_bundle()),
         livekit_key=(credentials / "api_key").read_text().strip(),
         livekit_secret=(credentials / "api_secret").read_text().strip(),
+        socket_secret=(paths.cache_dir() / "credentials" / f"socket-{stack['flowspace_socket_domain']}"
+                       / "auth_secret").read_text().strip(),
         vercel=EmulatorClient(vercel_emulator.LAB_URL, vercel_emulator.LAB_TOKEN),
         vercel_project=vercel_emulator.LAB_PROJECT,
     )

@@ -6,6 +6,7 @@ import http from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
 import { Server, Socket } from 'socket.io';
+import { mayEnter, User, verify } from './src/auth';
 import { Config, loadConfig, maxMessageBytes, SettingError } from './src/config';
 import { Metrics } from './src/metrics';
 import { MoveCoalescer } from './src/moves';
@@ -97,6 +98,20 @@ export async function createSocketServer(config: Config): Promise<SocketServer> 
     if (sent) metrics.add('flowspace_moves_sent_total', sent);
   }, config.moveIntervalMs);
   tick.unref();
+
+  // Without a token the app signed there is no connection (unless ALLOW_ANONYMOUS).
+  const keys = config.auth;
+  if (keys) {
+    server.use((socket, next) => {
+      const verified = verify(socket.handshake.auth?.token, keys);
+      if (!verified.ok) {
+        metrics.count('flowspace_requests_refused_total', { reason: 'unauthorized' });
+        return next(new Error(verified.error));
+      }
+      socket.data.user = verified.user;
+      next();
+    });
+  }
 
   server.on('connection', (socket: Socket) => handleConnection(socket, server, config, metrics, moves));
 
@@ -196,8 +211,22 @@ function handleConnection(socket: Socket, server: Server, config: Config, metric
   };
 
   on('space:join', async (payload, ack) => {
-    const join = checkJoin(payload);
+    let user = socket.data.user as User | undefined;
+    // A fresher token may come with the join (tokens are short-lived); else the handshake's.
+    const fresh = typeof payload === 'object' && payload !== null ? (payload as { token?: unknown }).token : undefined;
+    if (config.auth && fresh !== undefined) {
+      const verified = verify(fresh, config.auth);
+      if (!verified.ok) return fail('space:join', ack, verified.error);
+      user = verified.user;
+    }
+    // With a token, the display name is the token's, whatever the client sends.
+    const join = checkJoin(user && typeof payload === 'object' && payload !== null
+      ? { ...payload, name: user.name } : payload);
     if (!join.ok) return fail('space:join', ack, join.error);
+    if (user && !mayEnter(user, join.value.spaceId)) {
+      return fail('space:join', ack, `forbidden: the token does not admit space ${join.value.spaceId}`);
+    }
+    socket.data.user = user;
     leave();
     const { members, partial } = await membersOf(join.value.spaceId);
     const others = members.filter((m) => m && m.id !== socket.id);

@@ -38,6 +38,7 @@ class SiteHost:
         self.extra.write_text(json.dumps({
             "flowspace_socket_domain": self.socket_domain, "flowspace_livekit_domain": self.livekit_domain,
             "livekit_credentials_dir": str(self.credentials),
+            "socket_server_credentials_dir": str(self.credentials / "socket"),
             "vercel_api_url": self.vercel.base_url, "vercel_token": TOKEN, "vercel_project": PROJECT,
             "vercel_deploy_poll_interval": 0.1,
         }))
@@ -60,6 +61,7 @@ class SiteHost:
             app_origin=APP_ORIGIN, ca_file=self.ca_file,
             livekit_key=(self.credentials / "api_key").read_text().strip(),
             livekit_secret=(self.credentials / "api_secret").read_text().strip(),
+            socket_secret=(self.credentials / "socket" / "auth_secret").read_text().strip(),
             vercel=self.vercel, vercel_project=PROJECT,
         )
 
@@ -92,17 +94,20 @@ def assert_users_reach_every_service(site: SiteHost, first: PlaybookRun) -> dict
     stored = site.stored_env()
     stack = site.stack()
     key, secret = stack.livekit_key, stack.livekit_secret
-    assert {k: e.get("value") for k, e in stored.items() if k != "LIVEKIT_API_SECRET"} == {
+    secrets = ("LIVEKIT_API_SECRET", "SOCKET_AUTH_SECRET")
+    assert {k: e.get("value") for k, e in stored.items() if k not in secrets} == {
         "NEXT_PUBLIC_SOCKET_URL": f"https://{site.socket_domain}",
         "NEXT_PUBLIC_LIVEKIT_URL": f"wss://{site.livekit_domain}",
         "LIVEKIT_URL": f"wss://{site.livekit_domain}",
         "LIVEKIT_API_KEY": key,
     }
     assert stored["LIVEKIT_API_SECRET"]["type"] == "sensitive"
+    assert stored["SOCKET_AUTH_SECRET"]["type"] == "sensitive"
     deployments = site.deployments()
     assert len(deployments) == 2, "the seeded deployment and exactly one redeploy"
     assert deployments[-1]["env"]["LIVEKIT_API_SECRET"] == secret, "the redeploy carries the deployed secret"
-    assert secret not in first.output
+    assert deployments[-1]["env"]["SOCKET_AUTH_SECRET"] == stack.socket_secret, "and the socket server's key"
+    assert secret not in first.output and stack.socket_secret not in first.output, "a secret was printed"
     return findings
 
 

@@ -12,7 +12,7 @@ import pytest
 import socketio
 
 from ansible_run import run_playbook, ssh_host_vars, write_inventory
-from labkit import edge_client, hosts, pebble
+from labkit import edge_client, hosts, pebble, socket_tokens
 from labkit.socketio_client import Player
 from support import REPO_ROOT
 
@@ -30,9 +30,12 @@ ONLY_LIVEKIT_STAND_IN = '{"prepare_upstream_ports": [7880]}'  # the socket port 
 
 
 class Deployed:
-    def __init__(self, host: hosts.Host, inventory, ca_file: str):
-        self.host, self.inventory, self.ca_file = host, inventory, ca_file
+    def __init__(self, host: hosts.Host, inventory, ca_file: str, credentials):
+        self.host, self.inventory, self.ca_file, self.credentials = host, inventory, ca_file, credentials
         self.ip = host.ip_address()
+
+    def secret(self) -> str:
+        return (self.credentials / "auth_secret").read_text().strip()
 
     def converge(self, *args: str, extra: dict | None = None, tmp_path=None, playbook: str = PLAYBOOK):
         extra_args = []
@@ -41,8 +44,12 @@ class Deployed:
             extra_args = ["-e", f"@{tmp_path / 'extra.json'}"]
         return run_playbook(self.inventory, playbook, "-e", FIREWALL_ONLY, *extra_args, *args)
 
-    def player(self, origin: str | None = APP_ORIGIN) -> Player:
-        return Player(f"https://{DOMAIN}", self.ip, self.ca_file, origin)
+    def player(self, origin: str | None = APP_ORIGIN, name: str = "Player", spaces="*",
+               token: str | None = None) -> Player:
+        """A client holding a join token the app would sign (or the given one)."""
+        if token is None:
+            token = socket_tokens.sign(self.secret(), f"user-{name.lower()}", name, spaces)
+        return Player(f"https://{DOMAIN}", self.ip, self.ca_file, origin, token)
 
     def main_pid(self) -> str:
         return self.host.exec("systemctl", "show", "-P", "MainPID", "flowspace-socket").stdout.strip()
@@ -58,20 +65,22 @@ class Deployed:
 def deployed(tmp_path_factory):
     acme = pebble.ensure_running()
     host = hosts.start(HOST_NAME, "debian12", SSH_PORT)
-    inventory = write_inventory(tmp_path_factory.mktemp("socket") / "hosts.json",
-                                {host.name: {**ssh_host_vars(SSH_PORT), **STACK}})
+    work = tmp_path_factory.mktemp("socket")
+    credentials = work / "credentials"
+    inventory = write_inventory(work / "hosts.json", {host.name: {
+        **ssh_host_vars(SSH_PORT), **STACK, "socket_server_credentials_dir": str(credentials)}})
     prepared = run_playbook(inventory, "tests/playbooks/prepare_edge.yml", "-e", ONLY_LIVEKIT_STAND_IN)
     assert prepared.returncode == 0, prepared.output[-3000:]
     first = run_playbook(inventory, PLAYBOOK, "-e", FIREWALL_ONLY)
     assert first.returncode == 0, first.output[-3000:]
-    site = Deployed(host, inventory, str(acme.issuing_chain_bundle()))
+    site = Deployed(host, inventory, str(acme.issuing_chain_bundle()), credentials)
     edge_client.wait_for_certificate(site.ip, DOMAIN, site.ca_file)
     yield site
     hosts.remove(host.name)
 
 
 def test_players_meet_in_a_space_through_caddy(deployed) -> None:
-    ada, bob = deployed.player(), deployed.player()
+    ada, bob = deployed.player(name="Ada"), deployed.player(name="Bob")
     try:
         assert ada.ask("space:join", {"spaceId": "lobby", "name": "Ada"})["ok"] is True
         joined = bob.ask("space:join", {"spaceId": "lobby", "name": "Bob", "position": {"x": 3, "y": 4}})
@@ -86,6 +95,40 @@ def test_players_meet_in_a_space_through_caddy(deployed) -> None:
     finally:
         ada.close()
         bob.close()
+
+
+def test_only_tokens_signed_with_the_deployed_key_get_in(deployed) -> None:
+    env_file = "/opt/flowspace-socket/shared/flowspace-socket.env"
+    env = deployed.host.exec("cat", env_file).stdout
+    assert f"AUTH_SECRET={deployed.secret()}" in env and "ALLOW_ANONYMOUS" not in env
+    mode = deployed.host.exec("stat", "-c", "%a %U:%G", env_file).stdout
+    assert mode.split() == ["640", "root:flowspace-socket"]
+    forged = socket_tokens.sign("x" * 48, "user-eve", "Eve")
+    for token in ("", forged):
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            deployed.player(token=token)
+    carol = deployed.player(name="Carol", spaces=["lobby"])
+    try:
+        assert carol.ask("space:join", {"spaceId": "lobby", "name": "Mallory"})["name"] == "Carol"
+        assert "forbidden" in carol.ask("space:join", {"spaceId": "attic", "name": "Carol"})["error"]
+    finally:
+        carol.close()
+
+
+def test_a_rotated_key_keeps_the_old_one_valid_for_the_grace_period(deployed, tmp_path) -> None:
+    old = deployed.secret()
+    rotated = deployed.converge(extra={"socket_server_rotate_auth_secret": True}, tmp_path=tmp_path,
+                                playbook="playbooks/socket.yml")
+    assert rotated.returncode == 0, rotated.output[-3000:]
+    assert old not in rotated.output and deployed.secret() not in rotated.output, "a secret was printed"
+    new = deployed.secret()
+    assert new != old and len(new) >= 32
+    for secret in (new, old):
+        player = deployed.player(token=socket_tokens.sign(secret, "user-dan", "Dan"))
+        player.close()
+    again = deployed.converge(playbook="playbooks/socket.yml")
+    assert again.changed(deployed.host.name) == [], "the new key is kept, not rotated again"
+    assert deployed.secret() == new
 
 
 def test_other_origins_are_refused_and_bad_payloads_answered(deployed) -> None:

@@ -1,3 +1,5 @@
+import { AuthKeys } from './auth';
+
 // Settings come from the environment (the role writes them to shared/flowspace-socket.env).
 // Each one is checked at start-up: a wrong value stops the process with the variable named.
 
@@ -13,6 +15,8 @@ export interface Config {
   eventBurst: number;
   shutdownTimeoutMs: number;
   joinTimeoutMs: number;
+  // undefined: no token needed (ALLOW_ANONYMOUS=true, development only)
+  auth: AuthKeys | undefined;
 }
 
 // The largest message a client may send, derived from the settings: a chat message of
@@ -36,6 +40,28 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+const MIN_SECRET = 32;
+
+function authKeys(env: Env): AuthKeys | undefined {
+  const anonymous = env.ALLOW_ANONYMOUS ?? '';
+  if (!['', 'true', 'false'].includes(anonymous)) {
+    throw new SettingError(`ALLOW_ANONYMOUS must be true or false, got ${JSON.stringify(anonymous)}`);
+  }
+  const current = env.AUTH_SECRET ?? '';
+  if (anonymous === 'true' && !current) return undefined;
+  if (current.length < MIN_SECRET) {
+    throw new SettingError(`AUTH_SECRET must be at least ${MIN_SECRET} characters (the key the app signs `
+      + 'join tokens with); ALLOW_ANONYMOUS=true runs without one, for development only');
+  }
+  const previous = env.AUTH_PREVIOUS_SECRET || undefined;
+  if (previous !== undefined && previous.length < MIN_SECRET) {
+    throw new SettingError(`AUTH_PREVIOUS_SECRET must be at least ${MIN_SECRET} characters`);
+  }
+  const previousUntil = previous === undefined ? undefined
+    : integer(env, 'AUTH_PREVIOUS_UNTIL', 0, 0, 2 ** 40);
+  return { current, previous, previousUntil };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const origins = (env.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
   for (const origin of origins) {
@@ -56,5 +82,6 @@ export function loadConfig(env: Env = process.env): Config {
     eventBurst: integer(env, 'EVENT_BURST', 60, 1, 100000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10000, 0, 600000),
     joinTimeoutMs: integer(env, 'JOIN_TIMEOUT_MS', 1000, 100, 30000),
+    auth: authKeys(env),
   };
 }

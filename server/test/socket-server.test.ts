@@ -8,24 +8,31 @@ import { after, before, describe, test } from 'node:test';
 import { createClient } from 'redis';
 import { io as connect, Socket as ClientSocket } from 'socket.io-client';
 import { createSocketServer, SocketServer } from '../socket-server';
+import { AUDIENCE, sign } from '../src/auth';
 import { Config, loadConfig } from '../src/config';
 
 const APP = 'https://app.flowspace.test';
 const BASE: Config = {
   host: '127.0.0.1', port: 0, metricsPort: 0, allowedOrigins: [APP], redisUrl: undefined,
   moveIntervalMs: 50, chatMaxLength: 100, eventsPerSecond: 20, eventBurst: 40, shutdownTimeoutMs: 2000,
-  joinTimeoutMs: 500,
+  joinTimeoutMs: 500, auth: undefined,
 };
+const SECRET = 'a-signing-secret-of-at-least-32-characters!';
+const ANONYMOUS = { ALLOW_ANONYMOUS: 'true' };
 
 type Moves = { moves: { id: string; x: number; y: number }[] };
 
 type Answer = { ok: boolean; error?: string; [key: string]: unknown };
 
-function client(port: number, origin: string | undefined = APP): ClientSocket {
+function client(port: number, origin: string | undefined = APP, token?: string): ClientSocket {
   return connect(`http://127.0.0.1:${port}`, {
     transports: ['websocket'], reconnection: false, timeout: 3000,
-    extraHeaders: origin ? { Origin: origin } : {},
+    extraHeaders: origin ? { Origin: origin } : {}, auth: token === undefined ? {} : { token },
   });
+}
+
+function token(claims: Record<string, unknown>, secret = SECRET): string {
+  return sign({ aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300, ...claims }, secret);
 }
 
 function connected(socket: ClientSocket): Promise<void> {
@@ -279,7 +286,7 @@ test('long chat messages within CHAT_MAX_LENGTH pass, however many bytes their c
 
 function runServer(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, [path.join(__dirname, '..', 'socket-server.js')],
-    { env: { ...process.env, ALLOWED_ORIGINS: APP, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    { env: { ...process.env, ...ANONYMOUS, ALLOWED_ORIGINS: APP, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stderr })));
@@ -304,14 +311,75 @@ test('a port in use stops the server with exit 2 naming the variable', async () 
 
 test('configuration errors name the variable', () => {
   assert.throws(() => loadConfig({}), /ALLOWED_ORIGINS must list/);
-  assert.throws(() => loadConfig({ ALLOWED_ORIGINS: 'app.test' }), /not an origin/);
-  assert.throws(() => loadConfig({ ALLOWED_ORIGINS: APP, PORT: '70000' }), /PORT must be an integer/);
-  assert.equal(loadConfig({ ALLOWED_ORIGINS: `${APP}, http://localhost:3000` }).allowedOrigins.length, 2);
+  assert.throws(() => loadConfig({ ...ANONYMOUS, ALLOWED_ORIGINS: 'app.test' }), /not an origin/);
+  assert.throws(() => loadConfig({ ...ANONYMOUS, ALLOWED_ORIGINS: APP, PORT: '70000' }), /PORT must be an integer/);
+  assert.equal(loadConfig({ ...ANONYMOUS, ALLOWED_ORIGINS: `${APP}, http://localhost:3000` }).allowedOrigins.length, 2);
+  assert.throws(() => loadConfig({ ALLOWED_ORIGINS: APP }), /AUTH_SECRET must be at least 32/, 'no anonymous by default');
+  assert.throws(() => loadConfig({ ALLOWED_ORIGINS: APP, AUTH_SECRET: 'short' }), /AUTH_SECRET/);
+  assert.throws(() => loadConfig({ ALLOWED_ORIGINS: APP, ALLOW_ANONYMOUS: 'yes' }), /ALLOW_ANONYMOUS/);
+  assert.equal(loadConfig({ ALLOWED_ORIGINS: APP, AUTH_SECRET: SECRET }).auth?.current, SECRET);
+});
+
+describe('a server that admits only tokens the app signed', () => {
+  let server: SocketServer;
+  const sockets: ClientSocket[] = [];
+  const previous = 'the-previous-signing-secret-32-characters-long';
+  const open = async (signed?: string) => {
+    const socket = client(server.port, APP, signed);
+    sockets.push(socket);
+    await connected(socket);
+    return socket;
+  };
+  before(async () => {
+    const until = Math.floor(Date.now() / 1000) + 3600;
+    server = await createSocketServer({ ...BASE, auth: { current: SECRET, previous, previousUntil: until } });
+  });
+  after(async () => {
+    sockets.forEach((s) => s.close());
+    await server.shutdown();
+  });
+
+  test('no token, a forged one, an expired one or one for another audience: no connection', async () => {
+    const refused = [undefined, token({ sub: 'u1', name: 'Eve', spaces: '*' }, 'another-secret-of-32-characters-or-more'),
+      token({ sub: 'u1', name: 'Eve', spaces: '*', exp: Math.floor(Date.now() / 1000) - 120 }),
+      token({ sub: 'u1', name: 'Eve', spaces: '*', aud: 'someone-else' }),
+      sign({ alg: 'none' }, SECRET).split('.').slice(0, 2).join('.') + '.'];
+    for (const signed of refused) {
+      const socket = client(server.port, APP, signed);
+      sockets.push(socket);
+      await assert.rejects(connected(socket), /unauthorized/);
+    }
+  });
+
+  test('a token admits its spaces only, and its name is the one others see', async () => {
+    const ada = await open(token({ sub: 'u-ada', name: 'Ada', spaces: ['lab'] }));
+    const bob = await open(token({ sub: 'u-bob', name: 'Bob', spaces: ['lab', 'attic'] }));
+    assert.equal((await ask(ada, 'space:join', { spaceId: 'lab', name: 'Mallory' })).name, 'Ada');
+    const joined = next<{ name: string }>(ada, 'space:member-joined');
+    assert.equal((await ask(bob, 'space:join', { spaceId: 'lab' })).ok, true);
+    assert.equal((await joined).name, 'Bob');
+    assert.match((await ask(ada, 'space:join', { spaceId: 'attic' })).error ?? '', /forbidden: .* attic/);
+    const fresher = token({ sub: 'u-ada', name: 'Ada', spaces: ['attic'] });
+    assert.equal((await ask(ada, 'space:join', { spaceId: 'attic', token: fresher })).ok, true);
+  });
+
+  test('tokens signed with the previous key stay valid until its grace ends', async () => {
+    const old = await open(token({ sub: 'u-old', name: 'Old', spaces: '*' }, previous));
+    assert.equal((await ask(old, 'space:join', { spaceId: 'grace' })).ok, true);
+    const ended = await createSocketServer({ ...BASE, auth: { current: SECRET, previous, previousUntil: 1 } });
+    try {
+      const late = client(ended.port, APP, token({ sub: 'u-old', name: 'Old', spaces: '*' }, previous));
+      sockets.push(late);
+      await assert.rejects(connected(late), /bad signature/);
+    } finally {
+      await ended.shutdown();
+    }
+  });
 });
 
 test('SIGTERM closes connections and exits within the bound', async () => {
   const child: ChildProcess = spawn(process.execPath, [path.join(__dirname, '..', 'socket-server.js')], {
-    env: { ...process.env, ALLOWED_ORIGINS: APP, PORT: '0', METRICS_PORT: '0', SHUTDOWN_TIMEOUT_MS: '3000' },
+    env: { ...process.env, ...ANONYMOUS, ALLOWED_ORIGINS: APP, PORT: '0', METRICS_PORT: '0', SHUTDOWN_TIMEOUT_MS: '3000' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
