@@ -63,7 +63,7 @@ def test_without_root_it_names_what_to_install_and_changes_nothing(bare_machine)
     message = result.stderr
     assert "docker.io" in message and "sudo apt-get install" in message
     assert all(package in message for package in EXPECTED_MISSING), message
-    assert docker(bare_machine, "sh", "-c", "command -v dockerd").returncode == 1
+    assert docker(bare_machine, "sh", "-c", "command -v dockerd").returncode != 0, "nothing was installed"
 
 
 def test_as_root_it_installs_the_engine_and_everything_else(bare_machine) -> None:
