@@ -105,8 +105,11 @@ def run_playbook(inventory: Path, playbook: str, *args: str, timeout: float = 90
     )
     run = PlaybookRun(result.returncode, result.stdout + result.stderr,
                       seconds=round(time.monotonic() - started, 1))
+    # With -v ansible prints a line or two (the config file used) before the JSON report.
+    start = result.stdout.find("\n{")
+    document = result.stdout if result.stdout.startswith("{") or start < 0 else result.stdout[start + 1:]
     try:
-        report = json.loads(result.stdout)
+        report = json.loads(document)
     except json.JSONDecodeError as error:
         # Without the report nothing can be said about what changed: a test must not read
         # "no changed tasks" into a run it could not parse. (A failed run keeps its output;
