@@ -123,6 +123,10 @@ def test_a_rotated_key_keeps_the_old_one_valid_for_the_grace_period(deployed, tm
     assert old not in rotated.output and deployed.secret() not in rotated.output, "a secret was printed"
     new = deployed.secret()
     assert new != old and len(new) >= 32
+    env = deployed.host.exec("cat", "/opt/flowspace-socket/shared/flowspace-socket.env").stdout
+    assert f"AUTH_SECRET={new}\nAUTH_PREVIOUS_SECRET={old}\nAUTH_PREVIOUS_UNTIL=" in env, env
+    until = int(env.split("AUTH_PREVIOUS_UNTIL=")[1].split()[0])
+    assert 86400 - 600 < until - time.time() <= 86400, "valid for the grace period"
     for secret in (new, old):
         player = deployed.player(token=socket_tokens.sign(secret, "user-dan", "Dan"))
         player.close()
