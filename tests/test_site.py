@@ -168,7 +168,7 @@ BATCHES = {
         Drift("file of the live socket release edited",
               f"echo '// edited on the host' >> {SOCKET_CURRENT}/dist/socket-server.js",
               f"grep -q 'edited on the host' {SOCKET_CURRENT}/dist/socket-server.js",
-              "socket_server : Ship the release again over files changed on the host",
+              "socket_server : Report the release files a real run would ship again",
               ("socket_server : Ship the release again over files changed on the host",
                "socket_server : Restart the service")),
         Drift("Caddyfile deleted", f"rm {CADDYFILE}", f"! test -e {CADDYFILE}",
