@@ -110,8 +110,8 @@ def docker_gateway() -> str:
 def bridge_gateway(network: dict, interface_addresses) -> str:
     """The gateway of an inspected bridge network (see docker_gateway)."""
     configs = (network.get("IPAM") or {}).get("Config") or []
-    subnets = [ipaddress.ip_network(c["Subnet"]) for c in configs
-               if c.get("Subnet") and ipaddress.ip_network(c["Subnet"]).version == 4]
+    networks = [ipaddress.ip_network(c["Subnet"]) for c in configs if c.get("Subnet")]
+    subnets = [network for network in networks if network.version == 4]
     for config in configs:
         if config.get("Gateway") and ipaddress.ip_address(config["Gateway"]).version == 4:
             return config["Gateway"]
