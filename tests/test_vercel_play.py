@@ -97,7 +97,7 @@ def test_a_changed_production_value_reaches_only_the_next_deployment(lab) -> Non
 @pytest.mark.parametrize(("overrides", "expected"), [
     ({"vercel_token": ""}, "needs vercel_project and vercel_token"),
     ({"vercel_api_url": "http://127.0.0.1:9"}, "unreachable"),
-    ({"flowspace_livekit_domain": "https://livekit.play.test"}, "must be bare domains"),
+    ({"flowspace_livekit_domain": "https://livekit.play.test"}, "must be DNS names"),
     ({"flowspace_livekit_api_secret": "short"}, "at least 32 characters (it is 5)"),
 ])
 def test_bad_settings_fail_with_a_clear_error(lab, overrides, expected) -> None:

@@ -4,6 +4,8 @@ import copy
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.flowspace.infra.plugins.module_utils.dns_name import dns_name_error
+
 DOCUMENTATION = r"""
 name: flowspace_app_env
 short_description: The FlowSpace app's environment from the stack variables
@@ -30,8 +32,9 @@ def flowspace_app_env(stack):
     if missing:
         raise AnsibleFilterError(f"flowspace_app_env: missing {', '.join(missing)}")
     for name in ("socket_domain", "livekit_domain"):
-        if "/" in stack[name] or ":" in stack[name]:
-            raise AnsibleFilterError(f"flowspace_app_env: {name} must be a bare domain, got {stack[name]!r}")
+        error = dns_name_error(stack[name])
+        if error:
+            raise AnsibleFilterError(f"flowspace_app_env: {name} {error}")
     return {
         "NEXT_PUBLIC_SOCKET_URL": f"https://{stack['socket_domain']}",
         "NEXT_PUBLIC_LIVEKIT_URL": f"wss://{stack['livekit_domain']}",

@@ -7,6 +7,8 @@ instead of surfacing later as a Caddyfile parse error.
 import ipaddress
 import re
 
+from ansible_collections.flowspace.infra.plugins.module_utils.dns_name import dns_name_error
+
 DOCUMENTATION = r"""
 name: caddy_site_errors
 short_description: What is wrong with a list of caddy site definitions
@@ -27,7 +29,6 @@ options:
     required: true
 """
 
-LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 DURATION = re.compile(r"^[0-9]+(ms|s|m|h)$")
 SIZE = re.compile(r"^[0-9]+(B|KB|MB|GB|KiB|MiB|GiB)?$")
 HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
@@ -35,12 +36,8 @@ SAFE_TEXT = re.compile(r'^[^"\n\r{}]*$')
 
 
 def _domain_error(domain):
-    if not isinstance(domain, str) or not domain:
-        return "domain is missing"
-    labels = domain.lower().rstrip(".").split(".")
-    if len(domain) > 253 or len(labels) < 2 or not all(LABEL.match(label) for label in labels):
-        return f"domain {domain!r} is not a DNS name (no scheme, port or path)"
-    return None
+    error = dns_name_error(domain)
+    return f"domain {error}" if error else None
 
 
 def _upstream_error(upstream):

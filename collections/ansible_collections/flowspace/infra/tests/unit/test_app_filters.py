@@ -21,7 +21,7 @@ def test_the_app_environment_follows_the_stack() -> None:
 
 @pytest.mark.parametrize(("change", "expected"), [
     ({"livekit_api_secret": ""}, "missing livekit_api_secret"),
-    ({"socket_domain": "https://s.example.com"}, "socket_domain must be a bare domain"),
+    ({"socket_domain": "https://s.example.com"}, "socket_domain 'https://s.example.com' is not a DNS name"),
 ])
 def test_bad_stacks_are_refused(change, expected) -> None:
     with pytest.raises(AnsibleFilterError, match=expected):

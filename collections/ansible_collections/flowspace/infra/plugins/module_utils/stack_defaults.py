@@ -1,0 +1,8 @@
+"""Defaults every layer of the stack shares, written once: the roles' defaults, their argument
+specs and the edge's upstreams read them through the stack_default lookup."""
+
+STACK_DEFAULTS = {
+    # The Socket.io server and LiveKit's API listen here on loopback, behind Caddy.
+    "socket_port": 3001,
+    "livekit_port": 7880,
+}

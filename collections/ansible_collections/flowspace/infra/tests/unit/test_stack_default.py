@@ -1,0 +1,15 @@
+"""The stack's shared defaults: one lookup the roles and the edge read."""
+
+import pytest
+from ansible.errors import AnsibleLookupError
+
+from ansible_collections.flowspace.infra.plugins.lookup.stack_default import LookupModule
+
+
+def test_ports_come_from_one_table():
+    assert LookupModule().run(["socket_port", "livekit_port"]) == [3001, 7880]
+
+
+def test_an_unknown_name_is_refused_naming_the_known_ones():
+    with pytest.raises(AnsibleLookupError, match="redis_port.*known: socket_port, livekit_port"):
+        LookupModule().run(["redis_port"])
