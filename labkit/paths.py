@@ -1,8 +1,9 @@
 """Where the lab keeps things: recipes in the checkout, machine-wide state in a cache dir."""
 
-import os
 import subprocess
 from pathlib import Path
+
+from ansible_collections.flowspace.infra.plugins.module_utils.cache_dir import flowspace_cache_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IMAGES_DIR = REPO_ROOT / "images"
@@ -10,10 +11,7 @@ IMAGES_DIR = REPO_ROOT / "images"
 
 def cache_dir() -> Path:
     """Machine-wide, like the Docker images built from it, so fresh clones reuse both."""
-    base = os.environ.get("FLOWSPACE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "flowspace"
-    )
-    path = Path(base)
+    path = Path(flowspace_cache_dir())
     path.mkdir(parents=True, exist_ok=True)
     return path
 

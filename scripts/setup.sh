@@ -3,7 +3,8 @@
 # there is nothing to do, so every command can run all of them.
 
 FLOWSPACE_VENV="${FLOWSPACE_VENV:-$FLOWSPACE_ROOT/.venv}"
-FLOWSPACE_CACHE_DIR="${FLOWSPACE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/flowspace}"
+# The one rule for the cache folder lives in the collection (Ansible and labkit read it too).
+FLOWSPACE_CACHE_DIR="$(python3 "$FLOWSPACE_ROOT/collections/ansible_collections/flowspace/infra/plugins/module_utils/cache_dir.py")"
 export FLOWSPACE_CACHE_DIR
 
 log() { printf '[flowspace] %s\n' "$*" >&2; }

@@ -34,14 +34,15 @@ def _detail(result: dict) -> str:
     return ", ".join(sorted(set(paths)))[:80]
 
 
-def check(inventory: str, playbook: str, extra: list[str]) -> tuple[list[Finding], list[Finding], int]:
+def check(inventory: str | None, playbook: str, extra: list[str]) -> tuple[list[Finding], list[Finding], int]:
     """(drifted, failed, ansible's return code) from one --check --diff run; a run that failed
     before any task (a bad inventory or playbook) is one finding with ansible's last words."""
     drifted, failed = [], []
     with tempfile.TemporaryDirectory(prefix="flowspace-drift-") as work:
         runner = ansible_runner.run(
             private_data_dir=work, project_dir=str(REPO_ROOT), playbook=str(Path(playbook).resolve()),
-            inventory=str(Path(inventory).resolve()), cmdline=shlex.join(["--check", "--diff", *extra]),
+            inventory=str(Path(inventory).resolve()) if inventory else None,
+            cmdline=shlex.join(["--check", "--diff", *extra]),
             # ansible-playbook from the same environment as this script (the project's venv)
             envvars={"ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
                      "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
@@ -71,7 +72,8 @@ def table(findings: list[Finding]) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-i", "--inventory", default=str(REPO_ROOT / "inventories/lab/hosts.yml"))
+    # None: Ansible's own rule ($ANSIBLE_INVENTORY, else ansible.cfg's), as every command uses.
+    parser.add_argument("-i", "--inventory", default=None)
     parser.add_argument("playbook", nargs="?", default=str(REPO_ROOT / "site.yml"))
     parser.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more ansible-playbook arguments")
     args = parser.parse_args(argv)
