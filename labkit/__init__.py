@@ -1,9 +1,3 @@
-"""Local lab for FlowSpace infra: offline test-host images and OCI-like host containers."""
-
-import sys
-from pathlib import Path
-
-# The collection's module_utils hold rules the lab shares with Ansible (e.g. the cache folder).
-_COLLECTIONS = str(Path(__file__).resolve().parent.parent / "collections")
-if _COLLECTIONS not in sys.path:
-    sys.path.append(_COLLECTIONS)
+"""The lab for FlowSpace infra, by job: lab/ (images, hosts, lifecycle, binaries), standins/
+(outside services the lab cannot reach), clients/ (what a user's side runs), checks/ (of a
+converged stack). `python -m labkit --help` is its command line."""

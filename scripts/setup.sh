@@ -34,7 +34,7 @@ node_new_enough() {
 # The Debian/Ubuntu packages this machine lacks, each judged by what the project runs: an
 # engine (a reachable one, or dockerd to start), not a docker client; pebble and its DNS
 # server; a python3 that can make a venv with pip. Go is not one of them: Debian's is too old,
-# so labkit.go_toolchain fetches a pinned one when the machine has none new enough.
+# so labkit go-toolchain fetches a pinned one when the machine has none new enough.
 missing_host_packages() {
   local missing=()
   have debootstrap || missing+=(debootstrap)
@@ -134,9 +134,9 @@ setup_node_projects() {
 }
 
 # Service binaries the lab installs (built from the Go module proxy once per machine, with a Go
-# toolchain labkit.go_toolchain finds or fetches).
+# toolchain labkit go-toolchain finds or fetches).
 setup_binaries() {
-  "$FLOWSPACE_VENV/bin/python" -m labkit.binaries >/dev/null
+  "$FLOWSPACE_VENV/bin/python" -m labkit binaries >/dev/null
 }
 
 setup_all() {

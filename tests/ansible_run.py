@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labkit import paths
+from labkit.lab import paths
 from support import REPO_ROOT, VENV_BIN, run_tool
 
 LAB_GROUP_VARS = REPO_ROOT / "inventories" / "lab" / "group_vars"

@@ -7,8 +7,11 @@ import subprocess
 from pathlib import Path
 
 from ansible_run import PlaybookRun, run_drift_report, run_playbook, ssh_host_vars, write_inventory
-from labkit import edge_client, hosts, pebble, stack_check, vercel_emulator
-from labkit.vercel_client import EmulatorClient
+from labkit.checks import stack_check
+from labkit.clients import edge_client
+from labkit.clients.vercel_client import EmulatorClient
+from labkit.lab import hosts
+from labkit.standins import pebble, vercel_emulator
 
 TOKEN = "site-test-token"
 PROJECT = "flowspace-app"

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from ansible_run import STOPS_EARLY, docker_host_vars, run_playbook, ssh_host_vars, write_inventory
-from labkit import hosts
+from labkit.lab import hosts
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,7 @@ network's IPAM gateway empty (Debian's docker.io 20.10 on a fresh start)."""
 
 import pytest
 
-from labkit.pebble import bridge_gateway
+from labkit.standins.pebble import bridge_gateway
 
 SUBNET_ONLY = {"IPAM": {"Config": [{"Subnet": "172.17.0.0/16"}]},
                "Options": {"com.docker.network.bridge.name": "docker0"}}

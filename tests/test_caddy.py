@@ -9,7 +9,9 @@ import pytest
 
 from ansible_run import STOPS_EARLY, run_drift_report, run_playbook, ssh_host_vars, write_inventory
 from firewall_rules import iptables_opened, security_list_opened
-from labkit import edge_client, hosts, pebble
+from labkit.clients import edge_client
+from labkit.lab import hosts
+from labkit.standins import pebble
 from support import REPO_ROOT, tail
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,9 @@ serving HTTPS with certificates from the lab's Pebble, idempotent."""
 import pytest
 
 from ansible_run import run_playbook, ssh_host_vars, write_inventory
-from labkit import edge_client, hosts, pebble
+from labkit.clients import edge_client
+from labkit.lab import hosts
+from labkit.standins import pebble
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from ansible_run import run_playbook, ssh_host_vars, write_inventory
-from labkit import hosts, images, pebble
+from labkit.lab import hosts, images
+from labkit.standins import pebble
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from labkit import images
+from labkit.lab import images
 from support import REPO_ROOT
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from labkit import go_toolchain
+from labkit.lab import go_toolchain
 
 
 def write_module_zip(path, prefix: str, files: dict[str, bytes]) -> None:

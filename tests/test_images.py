@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from labkit import images, paths
+from labkit.lab import images, paths
 
 
 @pytest.fixture

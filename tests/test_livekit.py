@@ -11,8 +11,10 @@ from livekit import api
 
 from ansible_run import STOPS_EARLY, run_playbook, ssh_host_vars, write_inventory
 from firewall_rules import iptables_opened
-from labkit import edge_client, hosts, pebble
-from labkit.livekit_clients import LiveKitClients
+from labkit.clients import edge_client
+from labkit.clients.livekit_clients import LiveKitClients
+from labkit.lab import hosts
+from labkit.standins import pebble
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from labkit import hosts, paths
+from labkit.lab import hosts, paths
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from ansible_run import STOPS_EARLY
-from labkit import stack_check
+from labkit.checks import stack_check
 from site_stack import SiteHost, assert_a_rerun_changes_nothing, assert_users_reach_every_service
 from support import REPO_ROOT
 

@@ -12,8 +12,10 @@ import pytest
 import socketio
 
 from ansible_run import run_playbook, ssh_host_vars, write_inventory
-from labkit import edge_client, hosts, pebble, socket_tokens
-from labkit.socketio_client import Player
+from labkit.clients import edge_client, socket_tokens
+from labkit.clients.socketio_client import Player
+from labkit.lab import hosts
+from labkit.standins import pebble
 from support import REPO_ROOT
 
 pytestmark = pytest.mark.integration

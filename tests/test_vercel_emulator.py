@@ -3,8 +3,8 @@ so the module tests built on it test against Vercel's rules, not the emulator's 
 
 import pytest
 
-from labkit import vercel_emulator
-from labkit.vercel_client import EmulatorClient
+from labkit.clients.vercel_client import EmulatorClient
+from labkit.standins import vercel_emulator
 
 TOKEN = "emulator-test-token"
 

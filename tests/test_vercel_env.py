@@ -8,8 +8,8 @@ import time
 import pytest
 
 from ansible_run import local_inventory, run_playbook
-from labkit import vercel_emulator
-from labkit.vercel_client import EmulatorClient
+from labkit.clients.vercel_client import EmulatorClient
+from labkit.standins import vercel_emulator
 
 TOKEN = "module-test-token"
 PLAYBOOK = "tests/playbooks/vercel_env.yml"

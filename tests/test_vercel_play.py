@@ -7,8 +7,8 @@ import pytest
 
 from ansible_collections.flowspace.infra.plugins.filter.dotenv import from_dotenv
 from ansible_run import local_inventory, run_playbook
-from labkit import vercel_emulator
-from labkit.vercel_client import EmulatorClient
+from labkit.clients.vercel_client import EmulatorClient
+from labkit.standins import vercel_emulator
 
 TOKEN = "play-test-token"
 SECRET = "play-test-livekit-secret-0123456789abcdef"

@@ -1,8 +1,9 @@
-"""Make `ansible_collections.flowspace.infra` importable from the checkout."""
+"""Make `ansible_collections.flowspace.infra` importable from the checkout, through Ansible's
+own collection loader (as ansible-test does), so its plugins load as they do in a play."""
 
-import sys
 from pathlib import Path
 
+from ansible.plugins.loader import init_plugin_loader
+
 COLLECTIONS_ROOT = Path(__file__).resolve().parents[5]
-if str(COLLECTIONS_ROOT) not in sys.path:
-    sys.path.insert(0, str(COLLECTIONS_ROOT))
+init_plugin_loader([str(COLLECTIONS_ROOT)])

@@ -6,7 +6,7 @@ to), so the proxy this project may use serves it. Debian's golang-go (1.19 in bo
 old for caddy 2.11 and livekit-server 1.13 and cannot switch toolchains itself, so the zip is
 fetched here directly, checked against the go.sum hash pinned below and unpacked into the cache.
 
-    python -m labkit.go_toolchain   -> prints the path of the `go` to use
+    python -m labkit go-toolchain  -> prints the path of the `go` to use
 """
 
 import base64
@@ -21,7 +21,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from labkit import paths
+from labkit.lab import paths
 
 # What the lab's builds need (caddy 2.11.9's and livekit-server 1.13.5's go.mod say go 1.26).
 MINIMUM = (1, 26)
@@ -115,5 +115,7 @@ def go() -> str:
     return str(fetch(arch, root))
 
 
-if __name__ == "__main__":
+def main(argv: list[str]) -> int:
+    """go-toolchain: print the path of the go to build with."""
     print(go())
+    return 0

@@ -28,5 +28,7 @@ def findings(host: str, port: int = 22) -> dict:
     return out
 
 
-if __name__ == "__main__":
-    print(json.dumps(findings(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 22)))
+def main(argv: list[str]) -> int:
+    """ssh-audit HOST [PORT]: prints the findings as JSON."""
+    print(json.dumps(findings(argv[0], int(argv[1]) if len(argv) > 1 else 22)))
+    return 0

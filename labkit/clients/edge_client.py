@@ -3,7 +3,7 @@
 Names are not resolved: every request goes to the given IP with the site's name as SNI and
 Host header, and TLS is verified against the given CA file only (the test ACME root).
 
-    python -m labkit.edge_client IP DOMAIN CA_FILE [--path P] [--no-echo]
+    python -m labkit edge-client IP DOMAIN CA_FILE [--path P] [--no-echo]
         -> JSON: status, redirect, headers, issuer, WebSocket echo
 """
 
@@ -195,13 +195,15 @@ def summary(ip: str, domain: str, ca_file: str, path: str = "/", echo: bool = Tr
     return found
 
 
-if __name__ == "__main__":
-    arguments = argparse.ArgumentParser(description="What a browser would see of one site on one host.")
+def main(argv: list[str]) -> int:
+    arguments = argparse.ArgumentParser(prog="labkit edge-client",
+                                        description="What a browser would see of one site on one host.")
     arguments.add_argument("ip")
     arguments.add_argument("domain")
     arguments.add_argument("ca_file")
     arguments.add_argument("--path", default="/", help="what to GET over HTTPS (default /)")
     arguments.add_argument("--no-echo", dest="echo", action="store_false",
                            help="skip the WebSocket echo (for real services rather than stand-ins)")
-    given = arguments.parse_args()
+    given = arguments.parse_args(argv)
     print(json.dumps(summary(given.ip, given.domain, given.ca_file, given.path, given.echo), indent=2))
+    return 0

@@ -1,17 +1,27 @@
 """Where the lab keeps things: recipes in the checkout, machine-wide state in a cache dir."""
 
+import importlib.util
 import subprocess
 from pathlib import Path
 
-from ansible_collections.flowspace.infra.plugins.module_utils.cache_dir import flowspace_cache_dir
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 IMAGES_DIR = REPO_ROOT / "images"
+# The cache folder's rule is the collection's (Ansible and scripts/setup.sh read the same file);
+# loaded by path so that Ansible's own collection loader stays the one that imports the collection.
+_CACHE_DIR_RULE = (REPO_ROOT / "collections" / "ansible_collections" / "flowspace" / "infra"
+                   / "plugins" / "module_utils" / "cache_dir.py")
+
+
+def _load_cache_dir_rule():
+    spec = importlib.util.spec_from_file_location("flowspace_cache_dir_rule", _CACHE_DIR_RULE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.flowspace_cache_dir
 
 
 def cache_dir() -> Path:
     """Machine-wide, like the Docker images built from it, so fresh clones reuse both."""
-    path = Path(flowspace_cache_dir())
+    path = Path(_load_cache_dir_rule()())
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -3,7 +3,7 @@
 Production installs release packages or tarballs; GitHub downloads are unreachable here, so the
 lab builds the same upstream versions from the Go module proxy and caches them by version.
 
-    python -m labkit.binaries caddy livekit-server   -> prints the paths of the cached binaries
+    python -m labkit binaries caddy livekit-server   -> prints the paths of the cached binaries
 """
 
 import os
@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from labkit import build_log, go_toolchain, paths
+from labkit.lab import build_log, go_toolchain, paths
 
 # The caddy the lab and tests install; keep in step with roles/caddy's caddy_version.
 CADDY_VERSION = "2.11.9"
@@ -65,9 +65,17 @@ def livekit_server() -> Path:
 
 BUILDERS = {"caddy": caddy, "livekit-server": livekit_server}
 
-if __name__ == "__main__":
+def main(argv: list[str]) -> int:
+    """binaries [caddy] [livekit-server]: build what is missing, print each binary's path."""
+    unknown = [name for name in argv if name not in BUILDERS]
+    if unknown:
+        print(f"[flowspace] error: unknown binary {', '.join(unknown)} (known: {', '.join(BUILDERS)})",
+              file=sys.stderr)
+        return 2
     try:
-        for name in sys.argv[1:] or sorted(BUILDERS):
+        for name in argv or sorted(BUILDERS):
             print(BUILDERS[name]())
     except (build_log.StepFailed, RuntimeError, OSError) as err:
-        sys.exit(f"[flowspace] error: {err}")
+        print(f"[flowspace] error: {err}", file=sys.stderr)
+        return 1
+    return 0

@@ -11,7 +11,6 @@ import errno
 import json
 import selectors
 import socket
-import sys
 import time
 
 PASSED_BY_FIREWALL = ("open", "refused")
@@ -108,6 +107,3 @@ def main(argv: list[str]) -> int:
                       "tcp_states": sorted(set(tcp.values()))}))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

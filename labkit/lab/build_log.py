@@ -4,7 +4,7 @@ last lines are shown only when the step fails."""
 import subprocess
 from pathlib import Path
 
-from labkit import paths
+from labkit.lab import paths
 
 TAIL_LINES = 30
 

@@ -13,8 +13,8 @@ outcome of builds, read the request log, the stored values and the deployments' 
 
 The lab runs one in the background, seeded with the project the lab inventory names:
 
-    python -m labkit.vercel_emulator start | stop | status
-    python -m labkit.vercel_emulator serve [--port 8787] [--token TOKEN] [--project NAME]
+    python -m labkit vercel-emulator start | stop | status
+    python -m labkit vercel-emulator serve [--port 8787] [--token TOKEN] [--project NAME]
 """
 
 import argparse
@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from labkit import daemons, paths
+from labkit.lab import daemons, paths
 
 TARGETS = {"production", "preview", "development"}
 TYPES = {"encrypted", "sensitive", "plain", "system"}
@@ -460,7 +460,7 @@ LAB_PORT = 8787
 LAB_TOKEN = "flowspace-lab-token"  # noqa: S105 - the lab emulator's, named in inventories/lab too
 LAB_PROJECT = "flowspace"
 LAB_URL = f"http://127.0.0.1:{LAB_PORT}"
-PROCESS = {"vercel-emulator": b"labkit.vercel_emulator"}
+PROCESS = {"vercel-emulator": b"labkit\0vercel-emulator\0serve"}
 
 
 def state_dir() -> Path:
@@ -484,7 +484,7 @@ def ensure_running() -> str:
         return LAB_URL
     stop()
     daemons.spawn(state_dir(), "vercel-emulator", [
-        sys.executable, "-m", "labkit.vercel_emulator", "serve", "--port", str(LAB_PORT),
+        sys.executable, "-m", "labkit", "vercel-emulator", "serve", "--port", str(LAB_PORT),
         "--token", LAB_TOKEN, "--project", LAB_PROJECT,
     ], {"PYTHONPATH": str(paths.REPO_ROOT)})
     deadline = time.monotonic() + 15
@@ -500,7 +500,7 @@ def stop() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="labkit vercel-emulator", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     serve_parser = sub.add_parser("serve", help="run in the foreground")
     serve_parser.add_argument("--port", type=int, default=LAB_PORT)
@@ -528,6 +528,3 @@ def main(argv: list[str]) -> int:
             server.shutdown()
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

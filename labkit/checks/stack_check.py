@@ -3,23 +3,23 @@ Socket.io players in a space, two LiveKit participants in a room, and the Vercel
 environment. `./flowspace lab` prints this after converging; the end-to-end tests assert on
 the same findings.
 
-    python -m labkit.stack_check        (the lab: inventories/lab, Pebble, the Vercel emulator)
+    python -m labkit stack-check       (the lab: inventories/lab, Pebble, the Vercel emulator)
 """
 
 import json
-import sys
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from labkit import edge_client, hosts, lab, paths, pebble, socket_tokens, vercel_emulator
-from labkit.livekit_clients import LiveKitClients
-from labkit.socketio_client import Player
-from labkit.vercel_client import EmulatorClient
+from labkit.clients import edge_client, socket_tokens
+from labkit.clients.livekit_clients import LiveKitClients
+from labkit.clients.socketio_client import Player
+from labkit.clients.vercel_client import EmulatorClient
+from labkit.lab import hosts
+from labkit.lab.inventory import Inventory
+from labkit.standins import pebble, vercel_emulator
 
 SENSITIVE = ("SECRET", "TOKEN", "KEY")
 
@@ -159,19 +159,21 @@ def report(findings: dict) -> str:
 
 
 def lab_stack() -> Stack:
-    """The lab as inventories/lab describes it (its first host is the edge)."""
-    stack = yaml.safe_load(lab.LAB_STACK.read_text())
-    name = next(iter(lab.inventory_hosts()))
-    credentials = paths.cache_dir() / "credentials" / stack["flowspace_livekit_domain"]
+    """The lab as inventories/lab describes it (its first host is the edge), with the keys
+    where the roles' settings keep them."""
+    lab = Inventory()
+    name = lab.hosts()[0]
+    livekit_keys = Path(lab.value(name, "livekit_credentials_dir"))
+    socket_keys = Path(lab.value(name, "socket_server_credentials_dir"))
     return Stack(
         address=hosts.Host(name, "", 0).ip_address(),
-        socket_domain=stack["flowspace_socket_domain"], livekit_domain=stack["flowspace_livekit_domain"],
-        app_origin=stack["flowspace_app_origin"],
+        socket_domain=lab.value(name, "flowspace_socket_domain"),
+        livekit_domain=lab.value(name, "flowspace_livekit_domain"),
+        app_origin=lab.value(name, "flowspace_app_origin"),
         ca_file=str(pebble.ensure_running().issuing_chain_bundle()),
-        livekit_key=(credentials / "api_key").read_text().strip(),
-        livekit_secret=(credentials / "api_secret").read_text().strip(),
-        socket_secret=(paths.cache_dir() / "credentials" / f"socket-{stack['flowspace_socket_domain']}"
-                       / "auth_secret").read_text().strip(),
+        livekit_key=(livekit_keys / "api_key").read_text().strip(),
+        livekit_secret=(livekit_keys / "api_secret").read_text().strip(),
+        socket_secret=(socket_keys / "auth_secret").read_text().strip(),
         vercel=EmulatorClient(vercel_emulator.LAB_URL, vercel_emulator.LAB_TOKEN),
         vercel_project=vercel_emulator.LAB_PROJECT,
     )
@@ -185,6 +187,3 @@ def main(argv: list[str]) -> int:
         print(report(findings))
     return 0 if passed(findings) else 1
 
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from labkit import images, paths
+from labkit.lab import images, paths
 
 PLATFORM_FILE = paths.REPO_ROOT / ".config" / "molecule" / "config.yml"
 LABEL = "org.flowspace.lab=1"

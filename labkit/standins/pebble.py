@@ -5,7 +5,7 @@ gateway so host containers reach its directory, and validates HTTP-01/TLS-ALPN-0
 it resolves each test domain through challtestsrv, where the tests register the container's
 address, and connects to ports 80/443 of that container.
 
-    python -m labkit.pebble start | stop | status | add-a DOMAIN IP | issuing-root
+    python -m labkit pebble start | stop | status | add-a DOMAIN IP | issuing-root
 """
 
 import datetime
@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from labkit import daemons, paths
+from labkit.lab import daemons, paths
 
 ACME_PORT = 14000
 MANAGEMENT_PORT = 15000
@@ -250,6 +250,3 @@ def main(argv: list[str]) -> int:
         return 2
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

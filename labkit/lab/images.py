@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from labkit import build_log, paths
+from labkit.lab import build_log, paths
 
 # Bump when the way base roots are made changes in a way the inputs below do not show.
 BASE_RECIPE_REVISION = "1"

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import socketio
 
-from labkit.pinned_http import pinned_session
+from labkit.clients.pinned_http import pinned_session
 
 TIMEOUT = 10
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from livekit import api
 
-from labkit.pinned_http import pinned_session
+from labkit.clients.pinned_http import pinned_session
 
 PARTICIPANTS = Path(__file__).with_name("livekit_participants.py")
 

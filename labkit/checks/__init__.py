@@ -1,0 +1,1 @@
+"""Checks of a converged stack: what its users meet, open ports, SSH's algorithms."""

@@ -1,0 +1,1 @@
+"""Stand-ins for outside services the lab cannot reach: the ACME server (Pebble) and Vercel's API."""
