@@ -43,7 +43,7 @@ def _domain_error(domain):
 def _upstream_error(upstream):
     if not isinstance(upstream, str) or ":" not in upstream:
         return f"upstream {upstream!r} must be host:port"
-    host, _, port = upstream.rpartition(":")
+    host, _colon, port = upstream.rpartition(":")
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         return f"upstream {upstream!r} has no valid port (1-65535)"
     try:

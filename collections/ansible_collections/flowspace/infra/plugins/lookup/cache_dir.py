@@ -1,9 +1,5 @@
 """Where FlowSpace keeps machine-wide state on the controller, by the one rule in module_utils."""
 
-from ansible.plugins.lookup import LookupBase
-
-from ansible_collections.flowspace.infra.plugins.module_utils.cache_dir import flowspace_cache_dir
-
 DOCUMENTATION = r"""
 name: cache_dir
 short_description: The controller folder FlowSpace keeps built releases and generated keys in
@@ -28,6 +24,10 @@ _raw:
   type: list
   elements: str
 """
+
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.flowspace.infra.plugins.module_utils.cache_dir import flowspace_cache_dir
 
 
 class LookupModule(LookupBase):

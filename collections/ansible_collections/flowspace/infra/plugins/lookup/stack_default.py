@@ -1,10 +1,5 @@
 """The stack's shared defaults (the socket server's and LiveKit's loopback ports), one source."""
 
-from ansible.errors import AnsibleLookupError
-from ansible.plugins.lookup import LookupBase
-
-from ansible_collections.flowspace.infra.plugins.module_utils.stack_defaults import STACK_DEFAULTS
-
 DOCUMENTATION = r"""
 name: stack_default
 short_description: A default shared by every layer of the FlowSpace stack
@@ -28,6 +23,11 @@ _raw:
   description: One value per name.
   type: list
 """
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.flowspace.infra.plugins.module_utils.stack_defaults import STACK_DEFAULTS
 
 
 class LookupModule(LookupBase):

@@ -1,12 +1,6 @@
 """A short content digest of a directory tree on the controller, e.g. to name a release after
 exactly the source it was built from."""
 
-import hashlib
-import os
-
-from ansible.errors import AnsibleLookupError
-from ansible.plugins.lookup import LookupBase
-
 DOCUMENTATION = r"""
 name: tree_digest
 short_description: Digest of the files under a directory on the controller
@@ -37,6 +31,12 @@ _raw:
   type: list
   elements: str
 """
+
+import hashlib
+import os
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
 
 
 def tree_digest(root, exclude):

@@ -3,6 +3,7 @@ generated keys, the lab's binaries): $FLOWSPACE_CACHE_DIR, else $XDG_CACHE_HOME/
 ~/.cache/flowspace. Run as a script it prints the folder (scripts/setup.sh reads it that way)."""
 
 import os
+import sys
 
 
 def flowspace_cache_dir(environ=None):
@@ -14,4 +15,4 @@ def flowspace_cache_dir(environ=None):
 
 
 if __name__ == "__main__":
-    print(flowspace_cache_dir())
+    sys.stdout.write(flowspace_cache_dir() + "\n")

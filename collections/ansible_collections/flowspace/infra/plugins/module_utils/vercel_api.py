@@ -161,7 +161,7 @@ class VercelClient:
 
     def call_deploy_hook(self, hook_url):
         """Deploy hooks carry their own secret in the URL and take no token."""
-        base, _, path = hook_url.partition("/v1/integrations/deploy/")
+        base, _marker, path = hook_url.partition("/v1/integrations/deploy/")
         if not path:
             raise VercelError(0, "bad_hook_url", "a deploy hook URL contains /v1/integrations/deploy/")
         saved, self.base = self.base, base.rstrip("/")

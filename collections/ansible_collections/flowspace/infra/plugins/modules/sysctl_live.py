@@ -12,7 +12,7 @@ description:
     RV(skipped) with the reason and reported as a warning, so nothing is skipped silently.
   - Persisting the keys (a file in C(/etc/sysctl.d)) is the caller's job.
 version_added: 0.1.0
-author: FlowSpace infra
+author: FlowSpace infra (@flowspace)
 options:
   settings:
     description: Keys in dotted form (C(net.core.rmem_max)) and their wanted values.
@@ -25,8 +25,11 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check mode and return changed status prediction without modifying target.
   diff_mode:
     support: full
+    description:
+      Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
 """
 
 EXAMPLES = r"""

@@ -19,7 +19,7 @@ description:
     deleted leaves no timestamp behind, so the caller still passes C(only_if_stale=false) for a
     run that deleted one (M(flowspace.infra.vercel_env)'s C(redeploy_needed)).
 version_added: 0.2.0
-author: FlowSpace infra
+author: FlowSpace infra (@flowspace)
 extends_documentation_fragment: [flowspace.infra.vercel]
 options:
   project:
@@ -56,9 +56,12 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check mode and return changed status prediction without modifying target.
     details: Reports the deployment it would start; sends no write (O(only_if_stale) reads the state).
   diff_mode:
     support: none
+    description:
+      Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
 """
 
 EXAMPLES = r"""

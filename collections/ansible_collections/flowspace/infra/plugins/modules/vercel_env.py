@@ -25,7 +25,7 @@ description:
   - When a run fails after some writes went through, the result says C(changed) and lists
     them in RV(written).
 version_added: 0.2.0
-author: FlowSpace infra
+author: FlowSpace infra (@flowspace)
 extends_documentation_fragment: [flowspace.infra.vercel]
 options:
   project:
@@ -45,7 +45,6 @@ options:
       value:
         description: Its value (required with O(state=present)).
         type: str
-        no_log: true
       target:
         description: Environments it applies to.
         type: list
@@ -100,9 +99,12 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check mode and return changed status prediction without modifying target.
     details: Reads the variables; sends no write request.
   diff_mode:
     support: full
+    description:
+      Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     details: Values are never shown, only whether they change.
 """
 
@@ -246,7 +248,7 @@ def sync(client, params, variables, secret, check_mode):
     written = []
     if check_mode or not first.changed:
         return first, [], written
-    for _ in range(params["retries"] + 1):
+    for _attempt in range(params["retries"] + 1):
         try:
             return first, apply(client, project, changes, written), written
         except VercelError as error:

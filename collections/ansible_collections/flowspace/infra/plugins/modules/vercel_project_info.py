@@ -9,7 +9,7 @@ description:
     can run it before touching any host to fail early on an unreachable API, a rejected
     token or a missing project, with Vercel's own error code and message.
 version_added: 0.3.0
-author: FlowSpace infra
+author: FlowSpace infra (@flowspace)
 extends_documentation_fragment: [flowspace.infra.vercel]
 options:
   project:
@@ -23,9 +23,12 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check mode and return changed status prediction without modifying target.
     details: Reads the project in check mode too (it changes nothing).
   diff_mode:
     support: none
+    description:
+      Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
 """
 
 EXAMPLES = r"""

@@ -15,23 +15,34 @@ description:
     requirements.txt); without it the run stops with a message saying so. Set
     C(ANSIBLE_STRATEGY=linear) to run without Mitogen.
   - Formerly C(flowspace.infra.fast_linear), which still redirects here.
-author: FlowSpace infra
+author: FlowSpace infra (@flowspace)
 """
 
 from ansible.errors import AnsibleError
+from ansible.plugins.strategy.linear import StrategyModule as _PlainLinear
 
 try:
     import ansible_mitogen.loaders
     import ansible_mitogen.strategy
 except ImportError as error:
-    raise AnsibleError(
-        "the flowspace.infra.mitogen_linear strategy needs the 'mitogen' Python package on the "
-        "controller (pip install mitogen, as pinned in the project's requirements.txt), or run "
-        f"with ANSIBLE_STRATEGY=linear. ({error})"
-    ) from error
+    # Importable without Mitogen (ansible-doc, the sanity tests); a run that selects it stops
+    # when the strategy starts, with this message.
+    _MITOGEN_MISSING = error
+else:
+    _MITOGEN_MISSING = None
 
-_Linear = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
+if _MITOGEN_MISSING is None:
+    _Linear = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
 
+    class StrategyModule(ansible_mitogen.strategy.StrategyMixin, _Linear):
+        pass
 
-class StrategyModule(ansible_mitogen.strategy.StrategyMixin, _Linear):
-    pass
+else:
+
+    class StrategyModule(_PlainLinear):
+        def __init__(self, *args, **kwargs):
+            raise AnsibleError(
+                "the flowspace.infra.mitogen_linear strategy needs the 'mitogen' Python package on "
+                "the controller (pip install mitogen, as pinned in the project's requirements.txt), "
+                f"or run with ANSIBLE_STRATEGY=linear. ({_MITOGEN_MISSING})"
+            )

@@ -1,7 +1,5 @@
 """Jinja test: `value is flowspace.infra.dns_name`, the collection's one rule for a domain."""
 
-from ansible_collections.flowspace.infra.plugins.module_utils.dns_name import dns_name_error
-
 DOCUMENTATION = r"""
 name: dns_name
 short_description: Whether a value is a DNS name Caddy can get a certificate for
@@ -27,6 +25,8 @@ _value:
   description: Whether the value is a DNS name.
   type: bool
 """
+
+from ansible_collections.flowspace.infra.plugins.module_utils.dns_name import dns_name_error
 
 
 def dns_name(value):
