@@ -193,3 +193,29 @@ def test_a_broken_release_is_refused_while_the_running_one_answers(deployed, tmp
     assert "failed its health gate" in message and "keeps serving" in message, message
     assert (deployed.main_pid(), deployed.current()) == (pid, current)
     assert answers and set(answers) == {200}, f"the running release stopped answering: {answers}"
+
+
+def test_a_users_own_app_from_outside_the_repository_is_deployed(deployed, tmp_path) -> None:
+    """socket_server_source_dir is how a collection user ships their own app: a plain
+    JavaScript app (no build script, its own entry point) from a folder outside this checkout
+    goes live behind the same gate, then the project's server comes back."""
+    source = tmp_path / "own-socket-app"
+    shutil.copytree(REPO_ROOT / "tests" / "fixtures" / "own_socket_app", source)
+    assert not source.resolve().is_relative_to(REPO_ROOT)
+    try:
+        run = deployed.converge(extra={"socket_server_source_dir": str(source)}, tmp_path=tmp_path)
+        assert run.returncode == 0, run.output[-3000:]
+        health = edge_client.request(deployed.ip, DOMAIN, "/healthz", ca_file=deployed.ca_file, timeout=5)
+        assert health.status == 200 and json.loads(health.body)["app"] == "own-socket-app", health.body
+        unit = deployed.host.exec("systemctl", "cat", "flowspace-socket").stdout
+        assert f"ExecStart=/usr/bin/node {CURRENT}/app.js" in unit
+        player = Player(f"https://{DOMAIN}", deployed.ip, deployed.ca_file, APP_ORIGIN)
+        try:
+            assert player.ask("ping", {}) == {"pong": "own-socket-app"}
+        finally:
+            player.close()
+    finally:
+        back = deployed.converge(tmp_path=tmp_path)
+        assert back.returncode == 0, back.output[-3000:]
+    assert json.loads(edge_client.request(deployed.ip, DOMAIN, "/healthz", ca_file=deployed.ca_file,
+                                          timeout=5).body)["status"] == "ok"
