@@ -1,0 +1,180 @@
+"""What the collection's Oracle Cloud modules share: one argument spec for the connection, the
+checks on it made before any request, the SDK clients, Oracle's errors in plain words, and
+finding a resource by compartment + display name + the project's freeform tag."""
+
+import os
+import re
+import time
+
+try:
+    import oci
+
+    HAS_OCI = True
+except ImportError:  # the module says what to install
+    HAS_OCI = False
+
+OCID = re.compile(r"^ocid1\.[a-z0-9]+\.oc[0-9]+\.[a-z0-9-]*\.[a-z0-9]+$")
+FINGERPRINT = re.compile(r"^([0-9a-f]{2}:){15}[0-9a-f]{2}$")
+# The freeform tag every resource the project makes carries (value: the stack's name); with
+# the display name it is how a re-run finds what it made, and all that teardown removes.
+MANAGED_TAG = "flowspace-stack"
+GONE = ("TERMINATING", "TERMINATED")
+
+
+def connection_spec():
+    """The options every OCI module takes (as community.general's HTTP-API modules share theirs)."""
+    return {
+        "config_file": {"type": "path", "default": "~/.oci/config"},
+        "config_profile": {"type": "str", "default": "DEFAULT"},
+        "region": {"type": "str"},
+        "tenancy": {"type": "str"},
+        "user": {"type": "str"},
+        "fingerprint": {"type": "str"},
+        "key_file": {"type": "path"},
+        "pass_phrase": {"type": "str", "no_log": True},
+        "service_endpoint": {"type": "str"},
+        "compartment_id": {"type": "str", "required": True},
+        "wait_timeout": {"type": "int", "default": 600},
+    }
+
+
+def config_errors(config, compartment_id):
+    """What is wrong with a connection, found without sending a request."""
+    errors = []
+    for name in ("tenancy", "user"):
+        if not OCID.match(str(config.get(name) or "")):
+            errors.append(f"{name} {config.get(name)!r} is not an OCID (ocid1.{name}.oc1..<id>)")
+    if not OCID.match(str(compartment_id or "")):
+        errors.append(f"compartment_id {compartment_id!r} is not an OCID (ocid1.compartment.oc1..<id>)")
+    if not FINGERPRINT.match(str(config.get("fingerprint") or "")):
+        errors.append(
+            f"fingerprint {config.get('fingerprint')!r} is not an API key fingerprint (16 hex pairs)"
+        )
+    key_file = os.path.expanduser(str(config.get("key_file") or ""))
+    if not os.path.isfile(key_file):
+        errors.append(f"key_file {config.get('key_file')!r} is not a readable file")
+    region = config.get("region")
+    if HAS_OCI and not (oci.regions.is_region(region or "") or region in oci.regions.REGIONS_SHORT_NAMES):
+        errors.append(f"region {region!r} is not an Oracle Cloud region (e.g. eu-frankfurt-1)")
+    return errors
+
+
+def load_config(module):
+    """The SDK config from the options, else the ~/.oci/config profile; fails the module on
+    anything wrong before a request is made."""
+    if not HAS_OCI:
+        module.fail_json(msg="the oci Python package is needed on the controller (pip install oci)")
+    params = module.params
+    explicit = {name: params[name] for name in ("tenancy", "user", "fingerprint", "key_file") if params[name]}
+    if len(explicit) == 4:
+        config = dict(explicit)
+    else:
+        config_file = params["config_file"]
+        if not os.path.isfile(config_file):
+            module.fail_json(
+                msg=f"no OCI config at {config_file} and not all of tenancy, user, fingerprint "
+                "and key_file given"
+            )
+        try:
+            config = oci.config.from_file(config_file, params["config_profile"])
+        except (
+            oci.exceptions.ConfigFileNotFound,
+            oci.exceptions.ProfileNotFound,
+            oci.exceptions.InvalidConfig,
+        ) as error:
+            module.fail_json(msg=f"OCI config {config_file} [{params['config_profile']}]: {error}")
+        config.update(explicit)
+    if params["region"]:
+        config["region"] = params["region"]
+    if params["pass_phrase"]:
+        config["pass_phrase"] = params["pass_phrase"]
+    errors = config_errors(config, params["compartment_id"])
+    if errors:
+        module.fail_json(msg="OCI settings: " + "; ".join(errors))
+    return config
+
+
+def client(module, config, client_class):
+    kwargs = (
+        {"service_endpoint": module.params["service_endpoint"]} if module.params["service_endpoint"] else {}
+    )
+    return client_class(config, **kwargs)
+
+
+def explain(error, doing):
+    """Oracle's refusal in a sentence the operator can act on."""
+    hints = {
+        401: "the API key was refused: check the user, fingerprint and key file",
+        404: "not found, or the user's policies do not allow it",
+        429: "Oracle is rate limiting this tenancy",
+    }
+    hint = hints.get(error.status, "")
+    if error.code == "LimitExceeded" or "limit" in str(error.code).lower() or "Quota" in str(error.code):
+        hint = ("a service limit or quota is reached (not retried; Oracle may count a just-deleted "
+                "resource for up to an hour)")
+    return f"{doing}: Oracle answered {error.status} {error.code}: {error.message}" + (
+        f" ({hint})" if hint else ""
+    )
+
+
+def call(module, doing, function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except oci.exceptions.ServiceError as error:
+        module.fail_json(msg=explain(error, doing), status=error.status, code=error.code)
+    except (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout) as error:
+        module.fail_json(msg=f"{doing}: Oracle's API could not be reached: {error}")
+    return None
+
+
+def list_all(module, doing, function, *args, **kwargs):
+    return call(module, doing, oci.pagination.list_call_get_all_results, function, *args, **kwargs).data
+
+
+def find_managed(module, doing, function, name, stack, *args, **kwargs):
+    """The one live resource with this display name; refuses one that lacks the project's tag
+    (somebody else's) and a duplicate (never guessed between)."""
+    found = [
+        item
+        for item in list_all(module, doing, function, *args, display_name=name, **kwargs)
+        if item.lifecycle_state not in GONE
+    ]
+    ours = [item for item in found if (item.freeform_tags or {}).get(MANAGED_TAG) == stack]
+    if len(ours) > 1:
+        module.fail_json(
+            msg=f"{doing}: {len(ours)} resources are named {name!r} and tagged {MANAGED_TAG}={stack}: "
+            + ", ".join(item.id for item in ours)
+            + "; remove the extra ones"
+        )
+    if not ours and found:
+        module.fail_json(
+            msg=f"{doing}: {found[0].id} is named {name!r} but has no {MANAGED_TAG}={stack} tag; "
+            "rename it or tag it to let this project manage it"
+        )
+    return ours[0] if ours else None
+
+
+def wait_for_state(module, doing, get, resource_id, *, states, timeout):
+    """Poll until the resource reaches one of STATES (Oracle's creates and deletes are
+    asynchronous); a 404 while waiting for TERMINATED counts as gone."""
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    while True:
+        try:
+            resource = get(resource_id).data
+        except oci.exceptions.ServiceError as error:
+            if error.status == 404 and "TERMINATED" in states:
+                return None
+            module.fail_json(msg=explain(error, doing))
+        if resource.lifecycle_state in states:
+            return resource
+        if time.monotonic() > deadline:
+            module.fail_json(
+                msg=f"{doing}: {resource_id} is still {resource.lifecycle_state} after {timeout} s"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 5)
+
+
+def tags(stack, extra=None):
+    return {**(extra or {}), MANAGED_TAG: stack}

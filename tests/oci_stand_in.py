@@ -1,0 +1,71 @@
+"""An OCI API emulator for one test, with an API key the SDK signs with."""
+
+import json
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from labkit.standins import oci_emulator
+
+
+@dataclass
+class OciStandIn:
+    url: str
+    account: dict
+    key_file: Path
+    fingerprint: str
+    server: object
+
+    def settings(self) -> dict:
+        """The extra vars a playbook needs to reach it."""
+        return {
+            "oci_compartment_id": self.account["compartment"],
+            "oci_tenancy": self.account["tenancy"],
+            "oci_user": self.account["user"],
+            "oci_fingerprint": self.fingerprint,
+            "oci_key_file": str(self.key_file),
+            "oci_region": self.account["region"],
+            "oci_service_endpoint": self.url,
+        }
+
+    def _control(self, method: str, path: str, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 - the loopback emulator
+            f"{self.url}/_emulator/{path}", data=data, method=method
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return json.loads(response.read() or b"null")
+
+    def requests(self) -> list[dict]:
+        return self._control("GET", "requests")
+
+    def writes(self) -> list[dict]:
+        return [r for r in self.requests() if r["method"] != "GET"]
+
+    def clear_requests(self) -> None:
+        self._control("DELETE", "requests")
+
+    def inject(self, *faults: dict) -> None:
+        self._control("POST", "faults", list(faults))
+
+    def state(self) -> dict:
+        return self._control("GET", "state")
+
+
+def start(tmp_path: Path) -> OciStandIn:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_file = tmp_path / "oci_api_key.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_file.chmod(0o600)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    server, account = oci_emulator.serve(0, [public])
+    return OciStandIn(account["url"], account, key_file, oci_emulator.fingerprint_of(public), server)
