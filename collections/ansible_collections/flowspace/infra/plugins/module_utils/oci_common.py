@@ -133,12 +133,13 @@ def list_all(module, doing, function, *args, **kwargs):
 
 def find_managed(module, doing, function, name, stack, *args, **kwargs):
     """The one live resource with this display name; refuses one that lacks the project's tag
-    (somebody else's) and a duplicate (never guessed between)."""
-    found = [
-        item
-        for item in list_all(module, doing, function, *args, display_name=name, **kwargs)
-        if item.lifecycle_state not in GONE
-    ]
+    (somebody else's) and a duplicate (never guessed between). Lists that take no display_name
+    filter (public IPs) are filtered here."""
+    if function.__name__ == "list_public_ips":
+        listed = list_all(module, doing, function, *args, **kwargs)
+    else:
+        listed = list_all(module, doing, function, *args, display_name=name, **kwargs)
+    found = [item for item in listed if item.display_name == name and item.lifecycle_state not in GONE]
     ours = [item for item in found if (item.freeform_tags or {}).get(MANAGED_TAG) == stack]
     if len(ours) > 1:
         module.fail_json(
