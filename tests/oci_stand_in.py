@@ -55,7 +55,7 @@ class OciStandIn:
         return self._control("GET", "state")
 
 
-def start(tmp_path: Path) -> OciStandIn:
+def start(tmp_path: Path, boot=None, halt=None) -> OciStandIn:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     key_file = tmp_path / "oci_api_key.pem"
     key_file.write_bytes(
@@ -67,5 +67,5 @@ def start(tmp_path: Path) -> OciStandIn:
     public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    server, account = oci_emulator.serve(0, [public])
+    server, account = oci_emulator.serve(0, [public], boot=boot, halt=halt)
     return OciStandIn(account["url"], account, key_file, oci_emulator.fingerprint_of(public), server)

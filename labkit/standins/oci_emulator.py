@@ -131,6 +131,12 @@ class State:
         self.images = []
         self.vnics, self.private_ips = {}, {}
         self.clock = itertools.count()
+        # The lab's hooks: boot(instance) starts a host for a launched instance and returns its
+        # address, halt(instance) removes it. The lab's public network is the Docker bridge, so
+        # a booted instance's private and public addresses are both that address.
+        self.boot = None
+        self.halt = None
+        self.lab_addresses = {}
 
     def add_compartment(self):
         compartment = ocid("compartment").replace(f".{REGION}.", "..")
@@ -173,6 +179,8 @@ class Api:
             resource.pop("_next")
             if pending[0] == "TERMINATED" and kind == "instances":
                 self._release_instance_addresses(resource)
+                if self.state.halt:
+                    self.state.halt(self.view(resource))
         return resource
 
     def _move(self, resource, state, then):
@@ -217,6 +225,8 @@ class Api:
         first, then = KINDS[kind]["states"]
         self._move(resource, first, then)
         self.state.resources[kind][resource["id"]] = resource
+        if kind == "instances" and self.state.boot:
+            self._boot(resource)
         if token:
             self.state.retry_tokens[token] = (kind, resource["id"])
         return resource
@@ -271,6 +281,7 @@ class Api:
         resource.update(ipAddress=address, scope="REGION", assignedEntityId=None)
         if body.get("privateIpId"):
             resource["assignedEntityId"] = body["privateIpId"]
+            resource["ipAddress"] = self.state.lab_addresses.get(body["privateIpId"], address)
 
     def _create_instances(self, resource, body):
         source = body.get("sourceDetails") or {}
@@ -324,6 +335,28 @@ class Api:
         self.state.private_ips[private_ip["id"]] = private_ip
         resource["_vnic"] = vnic["id"]
 
+    def _boot(self, instance):
+        """PROVISIONING until the lab's host is up (started in the background, as Oracle's
+        instances boot while the API answers), then RUNNING at the host's address."""
+        instance.pop("_next", None)
+        state = self.state
+
+        def boot():
+            address = state.boot(self.view(instance))
+            with state.lock:
+                vnic = state.vnics[instance["_vnic"]]
+                vnic["privateIp"] = address
+                for private_ip in state.private_ips.values():
+                    if private_ip["vnicId"] == vnic["id"]:
+                        private_ip["ipAddress"] = address
+                        state.lab_addresses[private_ip["id"]] = address
+                        for public_ip in state.resources["publicIps"].values():
+                            if public_ip.get("privateIpId") == private_ip["id"]:
+                                public_ip["ipAddress"] = address
+                instance["lifecycleState"] = "RUNNING"
+
+        threading.Thread(target=boot, daemon=True).start()
+
     def _release_instance_addresses(self, instance):
         vnic = self.state.vnics.get(instance.get("_vnic"))
         if vnic:
@@ -349,6 +382,7 @@ class Api:
             if body["privateIpId"] and body["privateIpId"] not in self.state.private_ips:
                 raise not_found(f"privateIp {body['privateIpId']}")
             resource["assignedEntityId"] = body["privateIpId"] or None
+            resource["ipAddress"] = self.state.lab_addresses.get(body["privateIpId"], resource["ipAddress"])
         resource.update(body)
         resource["_etag"] = secrets.token_hex(8)
         return resource
@@ -742,8 +776,11 @@ def seed(state: State) -> dict:
     return {"tenancy": TENANCY, "user": state.user, "region": REGION, "compartment": compartment}
 
 
-def serve(port: int, public_keys: list[bytes]) -> tuple[ThreadingHTTPServer, dict]:
+def serve(port: int, public_keys: list[bytes], boot=None, halt=None) -> tuple[ThreadingHTTPServer, dict]:
+    """The emulator on 127.0.0.1:PORT (0: any free port); with BOOT/HALT, launched instances
+    boot as lab hosts (see labkit.lab.oci_boot)."""
     state = State(public_keys)
+    state.boot, state.halt = boot, halt
     account = seed(state)
     handler = type("BoundHandler", (Handler,), {"state": state})
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
