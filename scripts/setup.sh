@@ -3,12 +3,17 @@
 # there is nothing to do, so every command can run all of them.
 
 FLOWSPACE_VENV="${FLOWSPACE_VENV:-$FLOWSPACE_ROOT/.venv}"
-# The one rule for the cache folder lives in the collection (Ansible and labkit read it too).
-FLOWSPACE_CACHE_DIR="$(python3 "$FLOWSPACE_ROOT/collections/ansible_collections/flowspace/infra/plugins/module_utils/cache_dir.py")"
-export FLOWSPACE_CACHE_DIR
-
 log() { printf '[flowspace] %s\n' "$*" >&2; }
 die() { printf '[flowspace] error: %s\n' "$*" >&2; exit 1; }
+
+# The one rule for the cache folder lives in the collection (Ansible and labkit read it too);
+# a folder given in FLOWSPACE_CACHE_DIR is the rule's first answer, so python3 is not asked then.
+if [ -z "${FLOWSPACE_CACHE_DIR:-}" ]; then
+  command -v python3 >/dev/null 2>&1 \
+    || die "python3 is needed (the project's tools are Python): apt-get install python3 python3-venv"
+  FLOWSPACE_CACHE_DIR="$(python3 "$FLOWSPACE_ROOT/collections/ansible_collections/flowspace/infra/plugins/module_utils/cache_dir.py")"
+fi
+export FLOWSPACE_CACHE_DIR
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 have() { command -v "$1" >/dev/null 2>&1; }
