@@ -31,6 +31,12 @@ class OciStandIn:
             "oci_service_endpoint": self.url,
         }
 
+    def sdk_config(self, **override) -> dict:
+        """The SDK's config for this emulator's tenancy and key (OVERRIDE replaces entries)."""
+        return {"tenancy": self.account["tenancy"], "user": self.account["user"],
+                "region": self.account["region"], "fingerprint": self.fingerprint,
+                "key_file": str(self.key_file), **override}
+
     def _control(self, method: str, path: str, body=None):
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(  # noqa: S310 - the loopback emulator

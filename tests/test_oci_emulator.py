@@ -16,15 +16,8 @@ def stand_in(tmp_path):
     running.server.shutdown()
 
 
-def sdk_config(stand_in, **override):
-    settings = stand_in.settings()
-    return {"tenancy": settings["oci_tenancy"], "user": settings["oci_user"],
-            "region": settings["oci_region"], "fingerprint": settings["oci_fingerprint"],
-            "key_file": settings["oci_key_file"], **override}
-
-
 def network(stand_in, **override):
-    return oci.core.VirtualNetworkClient(sdk_config(stand_in, **override), service_endpoint=stand_in.url,
+    return oci.core.VirtualNetworkClient(stand_in.sdk_config(**override), service_endpoint=stand_in.url,
                                          retry_strategy=oci.retry.NoneRetryStrategy())
 
 

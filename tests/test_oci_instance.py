@@ -76,19 +76,12 @@ def test_launch_then_a_rerun_writes_nothing(provisioned) -> None:
 def test_the_newest_image_for_the_shape_is_used(provisioned) -> None:
     run = provisioned.run()
     assert run.returncode == 0, run.output[-3000:]
-    settings = provisioned.oci.settings()
-    config = {
-        "tenancy": settings["oci_tenancy"],
-        "user": settings["oci_user"],
-        "region": settings["oci_region"],
-        "fingerprint": settings["oci_fingerprint"],
-        "key_file": settings["oci_key_file"],
-    }
+    config = provisioned.oci.sdk_config()
     compute = oci.core.ComputeClient(config, service_endpoint=provisioned.oci.url)
     images = {
         i.id: i
         for i in compute.list_images(
-            settings["oci_compartment_id"],
+            provisioned.oci.account["compartment"],
             operating_system="Canonical Ubuntu",
             operating_system_version="24.04",
         ).data

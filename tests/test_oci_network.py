@@ -42,14 +42,7 @@ class Network:
         return run_playbook(self.inventory, PLAYBOOK, "-e", f"@{extra_file}", *args, timeout=180)
 
     def sdk(self):
-        settings = self.oci.settings()
-        config = {
-            "tenancy": settings["oci_tenancy"],
-            "user": settings["oci_user"],
-            "region": settings["oci_region"],
-            "fingerprint": settings["oci_fingerprint"],
-            "key_file": settings["oci_key_file"],
-        }
+        config = self.oci.sdk_config()
         return oci.core.VirtualNetworkClient(config, service_endpoint=self.oci.url)
 
     def live(self, kind):

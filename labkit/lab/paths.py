@@ -1,5 +1,6 @@
 """Where the lab keeps things: recipes in the checkout, machine-wide state in a cache dir."""
 
+import functools
 import importlib.util
 import subprocess
 from pathlib import Path
@@ -12,6 +13,7 @@ _CACHE_DIR_RULE = (REPO_ROOT / "collections" / "ansible_collections" / "flowspac
                    / "plugins" / "module_utils" / "cache_dir.py")
 
 
+@functools.cache
 def _load_cache_dir_rule():
     spec = importlib.util.spec_from_file_location("flowspace_cache_dir_rule", _CACHE_DIR_RULE)
     module = importlib.util.module_from_spec(spec)

@@ -28,6 +28,7 @@ description:
     reserved public IP, both found by name and tag.
 author: FlowSpace infra (@flowspace)
 requirements: [oci]
+extends_documentation_fragment: [flowspace.infra.oci]
 options:
   name:
     description: The instance's display name (the reserved IP is C(<name>-ip)).
@@ -111,43 +112,6 @@ options:
     description: Allow a plan beyond the Always Free A1 ceiling (it will be billed).
     type: bool
     default: false
-  config_file:
-    description: The OCI SDK config file.
-    type: path
-    default: ~/.oci/config
-  config_profile:
-    description: Its profile.
-    type: str
-    default: DEFAULT
-  region:
-    description: The region (overrides the profile's).
-    type: str
-  tenancy:
-    description: Tenancy OCID (with O(user), O(fingerprint) and O(key_file), no config file is read).
-    type: str
-  user:
-    description: User OCID.
-    type: str
-  fingerprint:
-    description: The API key's fingerprint.
-    type: str
-  key_file:
-    description: The API key's private key (PEM).
-    type: path
-  pass_phrase:
-    description: The private key's pass phrase, if it has one.
-    type: str
-  service_endpoint:
-    description: Send requests here instead of the region's endpoint (a private endpoint or a stand-in).
-    type: str
-  compartment_id:
-    description: The compartment (OCID).
-    type: str
-    required: true
-  wait_timeout:
-    description: Seconds to wait for the instance to be RUNNING (or TERMINATED).
-    type: int
-    default: 600
 attributes:
   check_mode:
     support: full
@@ -224,14 +188,6 @@ def is_capacity_error(error):
     message = str(error.message).lower()
     return "out of host capacity" in message or (
         error.status in (400, 404) and "shape" in message and "not found" in message
-    )
-
-
-def is_limit_error(error):
-    return (
-        "limit" in str(error.code).lower()
-        or "quota" in str(error.code).lower()
-        or "limit exceeded" in str(error.message).lower()
     )
 
 
@@ -390,10 +346,7 @@ class Instance:
                     tried["answer"] = f"{error.status} {error.code}: {error.message}"
                     if is_capacity_error(error):
                         continue
-                    if is_limit_error(error):
-                        self.module.fail_json(
-                            msg=oci_common.explain(error, f"launch in {domain}"), **self.result
-                        )
+                    # Anything else (limits and quotas included) is not retried; explain() says why.
                     self.module.fail_json(msg=oci_common.explain(error, f"launch in {domain}"), **self.result)
                 except (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout) as error:
                     # The launch may have gone through: look before sending anything again.
