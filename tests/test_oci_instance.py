@@ -2,6 +2,7 @@
 errors across availability domains, the Always Free guard, limits, and teardown."""
 
 import base64
+import ipaddress
 import json
 
 import oci
@@ -70,6 +71,19 @@ def test_launch_then_a_rerun_writes_nothing(provisioned) -> None:
     assert again.returncode == 0, again.output[-3000:]
     assert again.result("Instance")["changed"] is False
     assert again.result("Instance")["public_ip"] == result["public_ip"]
+    assert provisioned.oci.writes() == []
+
+
+def test_ipv6_gives_the_instance_an_address_in_the_subnet_block(provisioned) -> None:
+    first = provisioned.run(oci_ipv6=True)
+    assert first.returncode == 0, first.output[-3000:]
+    [address] = first.result("Instance")["ipv6_addresses"]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(first.result("Network")["subnet_ipv6_cidr"])
+    assert provisioned.launches()[0]["body"]["createVnicDetails"]["assignIpv6Ip"] is True
+
+    again = provisioned.run(oci_ipv6=True)
+    assert again.returncode == 0, again.output[-3000:]
+    assert again.result("Instance")["ipv6_addresses"] == [address]
     assert provisioned.oci.writes() == []
 
 

@@ -2,6 +2,7 @@
 with the test's API key): what it creates, that a re-run writes nothing, drift on the
 security list, teardown of exactly what it made, and input refused before any request."""
 
+import ipaddress
 import json
 
 import oci
@@ -9,6 +10,7 @@ import oci_stand_in
 import pytest
 
 from ansible_run import local_inventory, run_playbook
+from firewall_rules import security_list_opened
 
 PLAYBOOK = "tests/playbooks/oci_network.yml"
 TASK = "Network"
@@ -220,3 +222,36 @@ def test_a_wrong_api_key_is_explained(network, tmp_path) -> None:
         )
     finally:
         other.server.shutdown()
+
+
+def test_ipv6_gives_the_subnet_a_block_of_the_vcn_and_opens_the_same_ports_to_it(network) -> None:
+    first = network.run(oci_ipv6=True)
+    assert first.returncode == 0, first.output[-3000:]
+    result = first.result(TASK)
+    [vcn] = network.live("vcns")
+    [vcn_block] = vcn["ipv6CidrBlocks"]
+    subnet = next(s for s in network.live("subnets") if s["id"] == result["subnet_id"])
+    assert subnet["ipv6CidrBlock"] == result["subnet_ipv6_cidr"]
+    assert ipaddress.ip_network(subnet["ipv6CidrBlock"]).subnet_of(ipaddress.ip_network(vcn_block))
+    assert ipaddress.ip_network(subnet["ipv6CidrBlock"]).prefixlen == 64
+    routes = next(r for r in network.live("routeTables") if r["id"] == result["route_table_id"])
+    assert sorted(r["destination"] for r in routes["routeRules"]) == ["0.0.0.0/0", "::/0"]
+    rules = next(s for s in network.live("securityLists") if s["id"] == result["security_list_id"])
+    by_source = {
+        source: security_list_opened([r for r in rules["ingressSecurityRules"] if r["source"] == source])
+        for source in ("0.0.0.0/0", "::/0")
+    }
+    assert by_source["::/0"] == by_source["0.0.0.0/0"] and ("tcp", 22, 22) in by_source["::/0"]
+    assert {(r["protocol"], r["source"]) for r in rules["ingressSecurityRules"] if "icmpOptions" in r} == {
+        ("1", "0.0.0.0/0"),
+        ("58", "::/0"),
+    }
+    assert sorted(r["destination"] for r in rules["egressSecurityRules"]) == ["0.0.0.0/0", "::/0"]
+
+    again = network.run(oci_ipv6=True)
+    assert again.returncode == 0, again.output[-3000:]
+    assert network.oci.writes() == []
+
+    switched = network.run(oci_ipv6=False)
+    assert switched.returncode != 0 and "was made with ipv6=True" in switched.output
+    assert network.oci.writes() == []

@@ -1,8 +1,11 @@
 """One port model: for the lab and the production inventories, the OCI security list allows
-exactly the ports the host firewall (base_hardening's own rules.v4 template) opens."""
+exactly the ports the host firewall (base_hardening's own rules.v4 template) opens, both the list
+playbooks/oci_security_list.yml prints for the console and the one playbooks/provision.yml makes
+(its `network` tag, against the OCI API emulator)."""
 
 import json
 
+import oci_stand_in
 import pytest
 
 from ansible_run import run_playbook
@@ -15,10 +18,7 @@ LIVEKIT = {("tcp", 7881, 7881), ("udp", 50000, 60000), ("udp", 3478, 3478)}
 
 @pytest.mark.parametrize("inventory", ["inventories/lab/hosts.yml", "inventories/production/hosts.yml"])
 def test_security_list_and_host_firewall_open_the_same_ports(inventory: str, tmp_path) -> None:
-    security_list = tmp_path / "security-list.json"
-    run = run_playbook(REPO_ROOT / inventory, "tests/playbooks/port_model.yml",
-                       "-e", f"oci_security_list_file={security_list}", "-e", f"port_model_dir={tmp_path}")
-    assert run.returncode == 0, run.output[-3000:]
+    security_list = render_port_model(inventory, tmp_path)
     allowed = security_list_opened(json.loads(security_list.read_text()))
     firewalls = [iptables_opened(path.read_text()) for path in tmp_path.glob("*.rules.v4")]
     assert firewalls, "no host firewall rendered"
@@ -28,3 +28,30 @@ def test_security_list_and_host_firewall_open_the_same_ports(inventory: str, tmp
         lines = path.read_text().splitlines()
         accepts = [line for line in lines if line.startswith("-A INPUT") and "ACCEPT" in line]
         assert len(accepts) == len(set(accepts)), f"{path.name} opens a port twice"
+
+
+@pytest.mark.parametrize("inventory", ["inventories/lab/hosts.yml", "inventories/production/hosts.yml"])
+def test_the_provisioned_security_list_opens_what_the_host_firewall_opens(inventory: str, tmp_path) -> None:
+    render_port_model(inventory, tmp_path)
+    firewall = set().union(*(iptables_opened(path.read_text()) for path in tmp_path.glob("*.rules.v4")))
+    stand_in = oci_stand_in.start(tmp_path)
+    try:
+        settings = tmp_path / "oci.json"
+        settings.write_text(json.dumps(stand_in.settings()))
+        run = run_playbook(REPO_ROOT / inventory, "playbooks/provision.yml", "--tags", "network",
+                           "-e", f"@{settings}")
+        assert run.returncode == 0, run.output[-3000:]
+        [security_list] = [s for s in stand_in.state()["securityLists"] if s["freeformTags"]]
+        assert security_list_opened(security_list["ingressSecurityRules"]) == firewall
+        assert stand_in.state()["instances"] == [], "--tags network launched an instance"
+    finally:
+        stand_in.server.shutdown()
+
+
+def render_port_model(inventory: str, out) -> object:
+    """Each host's rules.v4 into OUT, and the console's security list (returned: its path)."""
+    security_list = out / "security-list.json"
+    run = run_playbook(REPO_ROOT / inventory, "tests/playbooks/port_model.yml",
+                       "-e", f"oci_security_list_file={security_list}", "-e", f"port_model_dir={out}")
+    assert run.returncode == 0, run.output[-3000:]
+    return security_list

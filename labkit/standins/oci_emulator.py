@@ -21,6 +21,7 @@ LimitExceeded), the seconds a lifecycle transition takes, and the whole state.
 import argparse
 import base64
 import hashlib
+import ipaddress
 import itertools
 import json
 import re
@@ -272,6 +273,23 @@ class Api:
         resource.setdefault("securityListIds", [])
         resource["subnetDomainName"] = f"{body.get('dnsLabel', 'subnet')}.vcn.oraclevcn.com"
         resource["virtualRouterIp"] = body["cidrBlock"].rsplit(".", 1)[0] + ".1"
+        resource["ipv6CidrBlocks"] = []
+        if body.get("ipv6CidrBlock"):
+            self._give_subnet_ipv6(resource, body["ipv6CidrBlock"])
+
+    def _give_subnet_ipv6(self, subnet, block):
+        """Oracle's rule: a subnet's IPv6 block is a /64 inside its VCN's IPv6 /56."""
+        vcn = self.state.resources["vcns"].get(subnet["vcnId"]) or {}
+        try:
+            network = ipaddress.ip_network(block)
+        except ValueError:
+            raise ApiError(400, "InvalidParameter", f"ipv6CidrBlock {block} is not a valid CIDR") from None
+        parents = [ipaddress.ip_network(b) for b in vcn.get("ipv6CidrBlocks") or []]
+        if network.prefixlen != 64 or not any(network.subnet_of(p) for p in parents):
+            raise ApiError(
+                400, "InvalidParameter", f"ipv6CidrBlock {block} must be a /64 within the VCN's IPv6 CIDR"
+            )
+        subnet.update(ipv6CidrBlock=block, ipv6CidrBlocks=[block], ipv6VirtualRouterIp=str(network[1]))
 
     def _create_publicIps(self, resource, body):  # noqa: N802 - Oracle's resource name
         if body["lifetime"] not in ("RESERVED", "EPHEMERAL"):
@@ -293,9 +311,13 @@ class Api:
             raise ApiError(
                 400, "InvalidParameter", f"Shape {body['shape']} is not valid for image {image['id']}"
             )
-        subnet_id = (body.get("createVnicDetails") or {}).get("subnetId")
+        vnic_details = body.get("createVnicDetails") or {}
+        subnet_id = vnic_details.get("subnetId")
         if subnet_id not in self.state.resources["subnets"]:
             raise not_found(f"subnet {subnet_id}")
+        subnet = self.state.resources["subnets"][subnet_id]
+        if vnic_details.get("assignIpv6Ip") and not subnet.get("ipv6CidrBlock"):
+            raise ApiError(400, "InvalidParameter", f"subnet {subnet_id} is not IPv6-enabled")
         if body["availabilityDomain"] not in AVAILABILITY_DOMAINS:
             raise ApiError(
                 400, "InvalidParameter", f"Invalid availabilityDomain {body['availabilityDomain']}"
@@ -321,6 +343,11 @@ class Api:
             "subnetId": subnet_id,
             "privateIp": f"10.0.0.{10 + len(self.state.vnics)}",
             "publicIp": None,
+            "ipv6Addresses": (
+                [str(ipaddress.ip_network(subnet["ipv6CidrBlock"])[16 + len(self.state.vnics)])]
+                if vnic_details.get("assignIpv6Ip")
+                else []
+            ),
             "isPrimary": True,
             "lifecycleState": "AVAILABLE",
         }

@@ -1,5 +1,7 @@
 """Oracle Cloud security-list rules from the stack's port model."""
 
+import ipaddress
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.flowspace.infra.plugins.filter.ports import port_declaration_errors
@@ -10,8 +12,9 @@ short_description: OCI security-list ingress rules for SSH and the declared publ
 description:
   - Returns IngressSecurityRule objects (camelCase, as the OCI API and
     C(oci network security-list update --ingress-security-rules) take) for SSH and each declared
-    port or range, stateful, from O(source); plus ICMP type 3 code 4 (path MTU discovery), which
-    Oracle's default security list also allows.
+    port or range, stateful, from each O(source); plus the "too big" ICMP messages path MTU
+    discovery needs (ICMP type 3 code 4, which Oracle's default security list also allows, and
+    ICMPv6 type 2 for IPv6 sources).
 positional: _input, ssh_port, source
 options:
   _input:
@@ -24,8 +27,8 @@ options:
     type: int
     default: 22
   source:
-    description: Source CIDR of every rule.
-    type: str
+    description: Source CIDR of every rule, or a list of them (e.g. C([0.0.0.0/0, ::/0]) with IPv6).
+    type: raw
     default: 0.0.0.0/0
 """
 
@@ -34,25 +37,41 @@ PROTOCOL_NUMBERS = {"tcp": "6", "udp": "17"}
 
 def oci_ingress_rules(ports, ssh_port=22, source="0.0.0.0/0"):
     errors = port_declaration_errors(ports)
+    sources = [source] if isinstance(source, str) else list(source)
+    errors += [f"source {s!r} is not a CIDR block" for s in sources if not is_cidr(s)]
     if errors:
         raise AnsibleFilterError("oci_ingress_rules: " + "; ".join(errors))
     declared = [{"port": int(ssh_port), "protocol": "tcp", "purpose": "SSH"}, *ports]
     rules = []
-    for entry in sorted(declared, key=lambda e: (e["protocol"], e["port"])):
-        last = entry.get("port_end") or entry["port"]
-        options = {"destinationPortRange": {"min": entry["port"], "max": last}}
-        rules.append({
-            "description": entry["purpose"],
-            "isStateless": False,
-            "protocol": PROTOCOL_NUMBERS[entry["protocol"]],
-            "source": source,
-            "sourceType": "CIDR_BLOCK",
-            f"{entry['protocol']}Options": options,
-        })
-    rules.append({"description": "ICMP fragmentation needed (path MTU discovery)", "isStateless": False,
-                  "protocol": "1", "source": source, "sourceType": "CIDR_BLOCK",
-                  "icmpOptions": {"type": 3, "code": 4}})
+    for cidr in sources:
+        for entry in sorted(declared, key=lambda e: (e["protocol"], e["port"])):
+            last = entry.get("port_end") or entry["port"]
+            options = {"destinationPortRange": {"min": entry["port"], "max": last}}
+            rules.append(rule(entry["purpose"], PROTOCOL_NUMBERS[entry["protocol"]], cidr,
+                              **{f"{entry['protocol']}Options": options}))
+        rules.append(too_big_rule(cidr))
     return rules
+
+
+def rule(description, protocol, source, **options):
+    return {"description": description, "isStateless": False, "protocol": protocol,
+            "source": source, "sourceType": "CIDR_BLOCK", **options}
+
+
+def too_big_rule(cidr):
+    """Path MTU discovery: without these replies, large packets over a smaller link just vanish."""
+    if ipaddress.ip_network(cidr, strict=False).version == 6:
+        return rule("ICMPv6 packet too big (path MTU discovery)", "58", cidr, icmpOptions={"type": 2})
+    return rule("ICMP fragmentation needed (path MTU discovery)", "1", cidr,
+                icmpOptions={"type": 3, "code": 4})
+
+
+def is_cidr(text):
+    try:
+        ipaddress.ip_network(text, strict=True)
+    except (TypeError, ValueError):
+        return False
+    return "/" in str(text)
 
 
 class FilterModule:

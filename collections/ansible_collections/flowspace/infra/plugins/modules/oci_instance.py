@@ -112,6 +112,13 @@ options:
     description: Allow a plan beyond the Always Free A1 ceiling (it will be billed).
     type: bool
     default: false
+  assign_ipv6:
+    description:
+      - Give the instance's VNIC an IPv6 address from the subnet's block (the subnet must have one,
+        see P(flowspace.infra.oci_network#module)'s O(flowspace.infra.oci_network#module:ipv6)).
+      - Applies when the instance is launched; an existing instance is reported, not changed.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -145,6 +152,11 @@ public_ip:
 private_ip:
   description: Its private address.
   type: str
+  returned: state=present and not in check mode before it exists
+ipv6_addresses:
+  description: Its IPv6 addresses (empty without O(assign_ipv6)).
+  type: list
+  elements: str
   returned: state=present and not in check mode before it exists
 availability_domain:
   description: Where it runs.
@@ -308,7 +320,9 @@ class Instance:
                 image_id=image_id, boot_volume_size_in_gbs=self.params["boot_volume_size_in_gbs"]
             ),
             create_vnic_details=models.CreateVnicDetails(
-                subnet_id=self.params["subnet_id"], assign_public_ip=False
+                subnet_id=self.params["subnet_id"],
+                assign_public_ip=False,
+                assign_ipv6_ip=self.params["assign_ipv6"] or None,
             ),
             metadata=metadata,
             freeform_tags=oci_common.tags(self.params["stack"]),
@@ -414,6 +428,12 @@ class Instance:
         self.result.update(instance_id=instance.id, availability_domain=instance.availability_domain)
         private_ip = self.primary_private_ip(instance)
         self.result["private_ip"] = private_ip.ip_address if private_ip else None
+        self.result["ipv6_addresses"] = self.ipv6_addresses(private_ip)
+        if self.params["assign_ipv6"] and not self.result["ipv6_addresses"]:
+            self.module.warn(
+                f"{self.params['name']} has no IPv6 address: assign_ipv6 applies at launch, and this "
+                "instance was launched without it (terminate it with state=absent to relaunch)"
+            )
         if self.params["reserved_public_ip"] and private_ip is not None:
             self.result["public_ip"] = self.ensure_reserved_ip(private_ip)
         return self.result
@@ -439,6 +459,12 @@ class Instance:
             vnic_id=attachments[0].vnic_id,
         ).data
         return next((ip for ip in private_ips if ip.is_primary), None)
+
+    def ipv6_addresses(self, private_ip):
+        if private_ip is None:
+            return []
+        vnic = oci_common.call(self.module, "read the VNIC", self.network.get_vnic, private_ip.vnic_id).data
+        return list(vnic.ipv6_addresses or [])
 
     def ensure_reserved_ip(self, private_ip):
         public = self.find_ip()
@@ -556,6 +582,7 @@ def main():
         "launch_retry_max_delay": {"type": "float", "default": 600},
         "reserved_public_ip": {"type": "bool", "default": True},
         "accept_charges": {"type": "bool", "default": False},
+        "assign_ipv6": {"type": "bool", "default": False},
         **oci_common.connection_spec(),
     }
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)

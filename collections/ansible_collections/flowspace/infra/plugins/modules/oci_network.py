@@ -46,7 +46,8 @@ options:
     default: flowspace
   ipv6:
     description:
-      Give the VCN an Oracle-allocated IPv6 /56 and route ::/0 too. Cannot be changed on an existing VCN.
+      Give the VCN an Oracle-allocated IPv6 /56, the subnet its first /64, and route ::/0 too (the
+      ingress rules need C(::/0) sources of their own). Cannot be changed on an existing network.
     type: bool
     default: false
   ingress_rules:
@@ -89,6 +90,10 @@ subnet_id:
   description: The public subnet's OCID.
   type: str
   returned: state=present
+subnet_ipv6_cidr:
+  description: The public subnet's IPv6 /64.
+  type: str
+  returned: state=present and O(ipv6)
 security_list_id:
   description: The security list's OCID.
   type: str
@@ -105,6 +110,7 @@ unmanaged_rules:
   returned: state=present
 """
 
+import ipaddress
 import json
 import re
 
@@ -152,7 +158,7 @@ def rule_key(rule):
 
 def summary(rule):
     rule = canonical(rule)
-    protocol = {"6": "tcp", "17": "udp", "1": "icmp"}.get(rule["protocol"], rule["protocol"])
+    protocol = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}.get(rule["protocol"], rule["protocol"])
     options = rule.get("tcp_options") or rule.get("udp_options") or {}
     ports = options.get("destination_port_range") or {}
     where = (
@@ -189,6 +195,14 @@ def ingress_model(rule):
         udp_options=port_options("udp"),
         icmp_options=models.IcmpOptions(type=icmp["type"], code=icmp.get("code")) if icmp else None,
     )
+
+
+def subnet_ipv6_block(vcn):
+    """The first /64 of the VCN's IPv6 /56 (in check mode there is no VCN yet to carve it from)."""
+    blocks = (vcn.ipv6_cidr_blocks or []) if vcn else []
+    if not blocks:
+        return None
+    return str(next(ipaddress.ip_network(blocks[0]).subnets(new_prefix=64)))
 
 
 def egress_models(ipv6):
@@ -250,6 +264,8 @@ class Network:
         ):
             if resource is not None:
                 self.result[key] = resource.id
+        if subnet is not None and subnet.ipv6_cidr_block:
+            self.result["subnet_ipv6_cidr"] = subnet.ipv6_cidr_block
         return self.result
 
     def ensure_vcn(self):
@@ -401,8 +417,10 @@ class Network:
     def ensure_subnet(self, vcn, routes, security):
         subnet = self.find("find the subnet", self.vn.list_subnets, "subnet", vcn_id=vcn.id) if vcn else None
         lists = [security.id] if security else []
+        ipv6_block = subnet_ipv6_block(vcn) if self.params["ipv6"] else None
         if subnet is None:
             details = models.CreateSubnetDetails(
+                ipv6_cidr_block=ipv6_block,
                 compartment_id=self.compartment,
                 vcn_id=vcn.id if vcn else None,
                 display_name=self.name("subnet"),
@@ -423,6 +441,10 @@ class Network:
             self.module.fail_json(
                 msg=f"the subnet {subnet.id} is {subnet.cidr_block}, not subnet_cidr="
                 f"{self.params['subnet_cidr']}; a subnet's block cannot change in place"
+            )
+        if self.params["ipv6"] and not subnet.ipv6_cidr_blocks and not subnet.ipv6_cidr_block:
+            self.module.fail_json(
+                msg=f"the subnet {subnet.id} has no IPv6 block; set ipv6=false or recreate the network"
             )
         if subnet.route_table_id != routes.id or sorted(subnet.security_list_ids) != sorted(lists):
             self._write(

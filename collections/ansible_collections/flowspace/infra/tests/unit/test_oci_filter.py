@@ -30,3 +30,17 @@ def test_rules_have_the_oci_api_shape() -> None:
 def test_bad_declarations_are_refused() -> None:
     with pytest.raises(AnsibleFilterError, match="port must be an integer"):
         oci_ingress_rules([{"port": 0, "protocol": "tcp", "purpose": "zero"}])
+
+
+def test_each_source_gets_every_port_and_its_own_path_mtu_rule() -> None:
+    rules = oci_ingress_rules(PORTS, 22, ["0.0.0.0/0", "::/0"])
+    for source in ("0.0.0.0/0", "::/0"):
+        ports = sorted(port_range(r) for r in rules if r["source"] == source and "icmpOptions" not in r)
+        assert ports == sorted([("6", 22, 22), ("6", 443, 443), ("17", 443, 443), ("17", 50000, 60000)])
+    assert [(r["protocol"], r["source"], r["icmpOptions"]) for r in rules if "icmpOptions" in r] == [
+        ("1", "0.0.0.0/0", {"type": 3, "code": 4}), ("58", "::/0", {"type": 2})]
+
+
+def test_a_source_that_is_not_a_cidr_is_refused() -> None:
+    with pytest.raises(AnsibleFilterError, match="source 'anywhere' is not a CIDR block"):
+        oci_ingress_rules(PORTS, 22, ["0.0.0.0/0", "anywhere"])
