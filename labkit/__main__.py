@@ -4,6 +4,7 @@ The lab:      images [FLAVOUR...] | up | down | key | binaries [NAME...] | go-to
 Stand-ins:    pebble start|stop|status|add-a DOMAIN IP|issuing-root
               vercel-emulator start|stop|status|serve [--port P] [--token T] [--project NAME]
               oci-emulator serve [--port P] --public-key PEM
+              mirror build  (upstream package sources: Caddy's and NodeSource's apt, LiveKit's releases)
 Clients:      edge-client IP DOMAIN CA_FILE [--path P] [--no-echo]
 Checks:       stack-check [--json] | probe HOST [TCP_PORTS] [UDP_PORTS] | ssh-audit HOST [PORT]
 """
@@ -22,6 +23,7 @@ DELEGATED = {
     "pebble": "labkit.standins.pebble",
     "vercel-emulator": "labkit.standins.vercel_emulator",
     "oci-emulator": "labkit.standins.oci_emulator",
+    "mirror": "labkit.mirror.site",
     "edge-client": "labkit.clients.edge_client",
     "stack-check": "labkit.checks.stack_check",
     "probe": "labkit.checks.probe",

@@ -19,3 +19,55 @@ init_plugin_loader([str(REPO_ROOT / "collections")])
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+# Each flavour's site host: its SSH port, and whether it installs the way production does (the
+# roles' default methods: Caddy's and NodeSource's apt repositories, LiveKit's release
+# tarball, from the lab's upstream mirror) or from the lab's binaries and Debian's Node.js.
+SITE_HOSTS = {"debian12": (2361, False), "debian13": (2362, True)}
+
+
+@pytest.fixture(scope="session")
+def upstream_mirror():
+    """The lab's stand-in for the upstream package sources, served where host containers reach it."""
+    from labkit.mirror import server, site  # noqa: PLC0415 - importable once sys.path is set above
+    from labkit.standins import pebble  # noqa: PLC0415
+
+    mirror, base_url = server.serve(site.build(), pebble.docker_gateway())
+    yield base_url
+    mirror.shutdown()
+
+
+@pytest.fixture(scope="session")
+def sites(tmp_path_factory, request):
+    """Converged stacks by flavour (tests/site_stack.py), made on first use, kept for the session."""
+    from site_stack import SiteHost  # noqa: PLC0415
+
+    made = {}
+
+    def get(flavour: str):
+        if flavour not in made:
+            port, production_methods = SITE_HOSTS[flavour]
+            extra = {}
+            if production_methods:
+                extra = production_install_vars(request.getfixturevalue("upstream_mirror"))
+            stack = SiteHost(flavour, port, tmp_path_factory.mktemp(f"site-{flavour}"), extra_vars=extra)
+            made[flavour] = stack
+            stack.first = stack.converge()
+        return made[flavour]
+
+    yield get
+    for stack in made.values():
+        stack.remove()
+
+
+def production_install_vars(base_url: str) -> dict:
+    """The roles' default install methods, with only the sources' base URLs pointed at the mirror."""
+    from labkit.mirror import site  # noqa: PLC0415
+
+    return {
+        "caddy_install_method": "apt_repo",
+        "livekit_install_method": "release",
+        "socket_server_nodejs_source": "nodesource",
+        **site.role_vars(base_url),
+    }

@@ -19,7 +19,8 @@ APP_ORIGIN = "https://app.flowspace.test"  # the lab stack's flowspace_app_origi
 
 
 class SiteHost:
-    def __init__(self, flavour: str, ssh_port: int, workdir: Path, label: str = ""):
+    def __init__(self, flavour: str, ssh_port: int, workdir: Path, label: str = "",
+                 extra_vars: dict | None = None):
         label = label or flavour  # names the container and the stack's domains
         self.flavour, self.workdir = flavour, workdir
         self.name = f"flowspace-pytest-site-{label}"
@@ -43,7 +44,7 @@ class SiteHost:
             "livekit_credentials_dir": str(self.credentials),
             "socket_server_credentials_dir": str(self.credentials / "socket"),
             "vercel_api_url": self.vercel.base_url, "vercel_token": TOKEN, "vercel_project": PROJECT,
-            "vercel_deploy_poll_interval": 0.1,
+            "vercel_deploy_poll_interval": 0.1, **(extra_vars or {}),
         }))
         self.ca_file = str(self.acme.issuing_chain_bundle())
 

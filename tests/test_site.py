@@ -1,8 +1,9 @@
-"""site.yml end to end on fresh OCI-like hosts (Debian 12 and 13), over SSH as production runs
-it: users reach every service and a re-run changes nothing, within the minute the README
-promises, on both; on Debian 12 also the drift catalogue (docs/drift.md), reported by the drift
-report without being touched and healed by a re-run, and bad input refused by the preflight
-before any host changes."""
+"""site.yml end to end on fresh OCI-like hosts (Debian 12 and 13; 13 with production's own
+install methods from the lab's upstream mirror), over SSH as production runs it: users reach
+every service and a re-run changes nothing, within the minute the README promises, on both;
+on Debian 12 also the drift catalogue (docs/drift.md), reported by the drift report without
+being touched and healed by a re-run, and bad input refused by the preflight before any host
+changes."""
 
 import json
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from support import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
-SSH_PORTS = {"debian12": 2361, "debian13": 2362}
+SSH_PORTS = {"debian12": 2361, "debian13": 2362}  # as tests/conftest.py's `sites` makes them
 SSHD_DROP_IN = "/etc/ssh/sshd_config.d/00-base-hardening.conf"
 SYSCTL_FILE = "/etc/sysctl.d/90-base-hardening.conf"
 CADDYFILE = "/etc/caddy/Caddyfile"
@@ -30,23 +31,6 @@ SOCKET_UNIT = "/etc/systemd/system/flowspace-socket.service"
 SOCKET_ENV = "/opt/flowspace-socket/shared/flowspace-socket.env"
 SOCKET_CURRENT = "/opt/flowspace-socket/current"
 VERCEL_SYNC = "Sync the project's environment variables"
-
-
-@pytest.fixture(scope="module")
-def sites(tmp_path_factory):
-    """Converged stacks by flavour, made on first use and kept for the module's tests."""
-    made: dict[str, SiteHost] = {}
-
-    def get(flavour: str) -> SiteHost:
-        if flavour not in made:
-            stack = SiteHost(flavour, SSH_PORTS[flavour], tmp_path_factory.mktemp(f"site-{flavour}"))
-            made[flavour] = stack
-            stack.first = stack.converge()
-        return made[flavour]
-
-    yield get
-    for stack in made.values():
-        stack.remove()
 
 
 @pytest.fixture(scope="module")
