@@ -54,9 +54,13 @@ def node_binary(arch: str) -> Path:
     return target
 
 
+def build_folder() -> Path:
+    return paths.cache_dir() / "mirror" / "site"
+
+
 def build(root: Path | None = None, signer: Signer | None = None) -> Path:
     """(Re)write the mirror folder for this machine's architecture; returns it."""
-    root = root or paths.cache_dir() / "mirror" / "site"
+    root = root or build_folder()
     signer = signer or lab_signer()
     arch = binaries.goarch()
     packages = paths.cache_dir() / "mirror" / "debs"

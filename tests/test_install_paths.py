@@ -1,0 +1,113 @@
+"""Production's own install paths, on the Debian 13 site host (tests/conftest.py's `sites`),
+which site.yml converged with the roles' default methods from the lab's upstream mirror
+(labkit.mirror): what each service was installed from, and the source faults a real deployment
+meets — a wrong checksum, a bad repository signature, an unreachable source — each refused with
+a clear message, leaving the running service, its version and the host's apt sources as they were."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from ansible_run import run_playbook
+from labkit.mirror import server, site
+from labkit.mirror.signing import Signer
+from labkit.standins import pebble
+
+pytestmark = pytest.mark.integration
+
+CADDY_SOURCE = "/etc/apt/sources.list.d/caddy-stable.sources"
+CADDY_KEY = "/etc/apt/keyrings/caddy-stable.asc"
+
+
+@pytest.fixture(scope="module")
+def stack(sites):
+    converged = sites("debian13")
+    assert converged.first.returncode == 0, converged.first.output[-3000:]
+    return converged
+
+
+def sh(stack, command: str) -> str:
+    return stack.host.exec("sh", "-c", command).stdout.strip()
+
+
+def service_state(stack) -> dict:
+    """What must not move when a source is refused: each service's process and version."""
+    return {
+        "caddy": sh(stack, "systemctl show -p MainPID,ActiveState caddy; dpkg-query -W caddy"),
+        "livekit": sh(stack, "systemctl show -p MainPID,ActiveState livekit; readlink /usr/local/bin/livekit-server"),
+        "apt": sh(stack, f"cat {CADDY_SOURCE} {CADDY_KEY}; ls /etc/apt/sources.list.d /etc/apt/keyrings"),
+    }
+
+
+@pytest.fixture
+def faulty_mirror(tmp_path):
+    """A copy of the mirror (hard links) that a test may break, served on a port of its own."""
+    root = tmp_path / "mirror"
+    shutil.copytree(site.build_folder(), root, copy_function=os.link)
+    mirror, base_url = server.serve(root, pebble.docker_gateway())
+    yield root, base_url
+    mirror.shutdown()
+
+
+def converge_one(stack, playbook: str, tmp_path, **overrides):
+    override = tmp_path / "override.json"
+    override.write_text(json.dumps(overrides))
+    return run_playbook(stack.inventory, playbook, "-e", f"@{stack.extra}", "-e", f"@{override}", timeout=600)
+
+
+def test_each_service_came_from_its_upstream_layout(stack, upstream_mirror) -> None:
+    assert sh(stack, "dpkg-query -W -f '${Version} ${Status}' caddy") == "2.11.9 hold ok installed"
+    assert f"{upstream_mirror}/dl.cloudsmith.io/public/caddy/stable/deb/debian any-version/main" in sh(
+        stack, "apt-cache policy caddy"
+    )
+    assert sh(stack, "readlink /usr/local/bin/livekit-server") == "/opt/livekit/1.13.5/livekit-server"
+    assert sh(stack, "sha256sum /opt/livekit/1.13.5/livekit.tar.gz | cut -d' ' -f1") in (
+        site.build_folder() / site.LIVEKIT / "v1.13.5" / "checksums.txt"
+    ).read_text()
+    assert sh(stack, "node --version") == f"v{site.NODE_VERSION}"
+    assert sh(stack, "dpkg-query -W -f '${Version}' nodejs") == f"{site.NODE_VERSION}-1nodesource1"
+    assert sh(stack, "systemctl is-active caddy livekit").split() == ["active", "active"]
+
+
+def test_a_release_whose_checksum_does_not_match_is_refused(stack, faulty_mirror, tmp_path) -> None:
+    root, base_url = faulty_mirror
+    good = root / site.LIVEKIT / "v1.13.5"
+    bad = root / site.LIVEKIT / "v1.13.6"
+    bad.mkdir()
+    os.link(good / "livekit_1.13.5_linux_amd64.tar.gz", bad / "livekit_1.13.6_linux_amd64.tar.gz")
+    (bad / "checksums.txt").write_text(f"{'0' * 64}  livekit_1.13.6_linux_amd64.tar.gz\n")
+    before = service_state(stack)
+    run = converge_one(stack, "playbooks/livekit.yml", tmp_path, livekit_version="1.13.6",
+                       livekit_release_base_url=f"{base_url}/{site.LIVEKIT}")
+    assert run.returncode != 0
+    assert "checksum" in run.output and "did not match" in run.output, run.output[-3000:]
+    assert service_state(stack) == before
+
+
+def test_a_repository_signed_by_another_key_is_refused_and_the_source_put_back(
+    stack, faulty_mirror, tmp_path
+) -> None:
+    root, base_url = faulty_mirror
+    Signer(tmp_path / "other-gnupg", "Someone else <other@flowspace.test>").sign_release(
+        root / site.CADDY / "deb" / "debian" / "dists" / "any-version" / "Release"
+    )
+    before = service_state(stack)
+    run = converge_one(stack, "playbooks/edge.yml", tmp_path, **site.role_vars(base_url))
+    assert run.returncode != 0
+    assert "apt could not use the caddy-stable repository" in run.output, run.output[-3000:]
+    assert "previous key and source are back in place" in run.output
+    assert service_state(stack) == before
+    assert "NO_PUBKEY" not in sh(stack, "apt-get update 2>&1"), "the refused source was left behind"
+
+
+def test_an_unreachable_source_is_refused_before_anything_changes(stack, tmp_path) -> None:
+    before = service_state(stack)
+    nowhere = f"http://{pebble.docker_gateway()}:9"  # the discard port: nothing listens there
+    run = converge_one(stack, "playbooks/livekit.yml", tmp_path, livekit_version="1.13.6",
+                       livekit_release_base_url=f"{nowhere}/{site.LIVEKIT}")
+    assert run.returncode != 0 and "Connection refused" in run.output, run.output[-3000:]
+    run = converge_one(stack, "playbooks/edge.yml", tmp_path, **site.role_vars(nowhere))
+    assert run.returncode != 0 and "Connection refused" in run.output, run.output[-3000:]
+    assert service_state(stack) == before
