@@ -36,7 +36,9 @@ def service_state(stack) -> dict:
     """What must not move when a source is refused: each service's process and version."""
     return {
         "caddy": sh(stack, "systemctl show -p MainPID,ActiveState caddy; dpkg-query -W caddy"),
-        "livekit": sh(stack, "systemctl show -p MainPID,ActiveState livekit; readlink /usr/local/bin/livekit-server"),
+        "livekit": sh(
+            stack, "systemctl show -p MainPID,ActiveState livekit; readlink /usr/local/bin/livekit-server"
+        ),
         "apt": sh(stack, f"cat {CADDY_SOURCE} {CADDY_KEY}; ls /etc/apt/sources.list.d /etc/apt/keyrings"),
     }
 
