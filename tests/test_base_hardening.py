@@ -1,5 +1,7 @@
 """base_hardening over SSH, as production runs it: drift is reported by --check without being
-touched, healed by a re-run, and bad input fails before anything on the host changes."""
+touched, healed by a re-run, and bad input fails before anything on the host changes. The
+Debian 13 host starts sshd from ssh.socket the way Ubuntu 22.10+ does (ssh.service disabled,
+ssh.socket enabled, Accept=no), where a Port change alone would lock the admin out."""
 
 import json
 
@@ -39,6 +41,10 @@ DRIFTS = {
 }
 
 
+# What Ubuntu 22.10 and later ship: sshd started by systemd's ssh.socket, not by ssh.service.
+UBUNTU_SOCKET_ACTIVATION = "systemctl disable --now ssh.service && systemctl enable --now ssh.socket"
+
+
 def host_state(host: hosts.Host) -> dict[str, str]:
     """What the drift checks look at, read straight from the host."""
     return {
@@ -53,6 +59,7 @@ def host_state(host: hosts.Host) -> dict[str, str]:
 def hardened(request, tmp_path_factory):
     flavour = request.param
     host = hosts.start(f"flowspace-pytest-base-{flavour}", flavour, SSH_PORTS[flavour])
+    host.exec("sh", "-c", UBUNTU_SOCKET_ACTIVATION)
     inventory = write_inventory(
         tmp_path_factory.mktemp(flavour) / "hosts.json", {host.name: ssh_host_vars(host.ssh_port)}
     )
@@ -99,6 +106,21 @@ def test_drift_is_reported_by_check_then_healed(hardened) -> None:
     settled = run_playbook(inventory, PLAYBOOK)
     assert settled.returncode == 0, settled.output[-3000:]
     assert settled.changed(host.name) == []
+
+
+def test_a_port_change_moves_ssh_socket_before_the_firewall_follows(hardened) -> None:
+    """Last on this host: afterwards SSH is on 2200 inside the container, not the published 22."""
+    host, inventory = hardened
+    assert host.exec("systemctl", "is-enabled", "ssh.socket").stdout.strip() == "enabled"
+    run = run_playbook(inventory, PLAYBOOK, "-e", "base_hardening_ssh_port=2200")
+    assert run.returncode == 0, run.output[-3000:]
+    assert "Move ssh.socket to the SSH port" in run.changed_names(host.name)
+    listening = host.exec("ss", "-Htln").stdout
+    assert ":2200 " in listening and ":22 " not in listening, listening
+    banner = host.exec("sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/2200; head -c 4 <&3").stdout
+    assert banner == "SSH-"
+    firewall = host.exec("iptables", "-S", "INPUT").stdout
+    assert "--dport 2200 -j ACCEPT" in firewall and "--dport 22 -j ACCEPT" not in firewall
 
 
 # (extra vars, words the error must contain)
