@@ -200,3 +200,28 @@ def test_admin_without_a_key_stops_the_role(pristine) -> None:
         untouched(host)
     finally:
         host.exec("mv", "/home/ubuntu/.ssh/authorized_keys.away", "/home/ubuntu/.ssh/authorized_keys")
+
+
+# Ubuntu 24.04's own /etc/os-release fields, which Ansible's distribution facts read.
+UBUNTU_OS_RELEASE = """PRETTY_NAME="Ubuntu 24.04.3 LTS"
+NAME="Ubuntu"
+VERSION_ID="24.04"
+VERSION="24.04.3 LTS (Noble Numbat)"
+VERSION_CODENAME=noble
+ID=ubuntu
+ID_LIKE=debian
+UBUNTU_CODENAME=noble
+"""
+
+
+def test_a_host_that_reports_ubuntu_skips_the_debian_only_steps(pristine) -> None:
+    """Last on this host. The role's one distribution branch: Debian's security suite is added
+    only on Debian (Ubuntu's images carry <codename>-security in their own sources)."""
+    host, inventory = pristine
+    host.exec("sh", "-c", f"rm -f /etc/os-release && printf '%s' '{UBUNTU_OS_RELEASE}' > /etc/os-release")
+    run = run_playbook(inventory, PLAYBOOK)
+    assert run.returncode == 0, run.output[-3000:]
+    skipped = run.result("base_hardening : Add Debian's security suite", host.name)
+    assert skipped.get("skipped") is True and "Debian" in skipped["false_condition"], skipped
+    debian_suite = host.exec("test", "-e", "/etc/apt/sources.list.d/debian-security.list", check=False)
+    assert debian_suite.returncode != 0
