@@ -117,7 +117,7 @@ def test_a_port_change_moves_ssh_socket_before_the_firewall_follows(hardened) ->
     assert "Move ssh.socket to the SSH port" in run.changed_names(host.name)
     listening = host.exec("ss", "-Htln").stdout
     assert ":2200 " in listening and ":22 " not in listening, listening
-    banner = host.exec("sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/2200; head -c 4 <&3").stdout
+    banner = host.exec("bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/2200; head -c 4 <&3").stdout
     assert banner == "SSH-"
     firewall = host.exec("iptables", "-S", "INPUT").stdout
     assert "--dport 2200 -j ACCEPT" in firewall and "--dport 22 -j ACCEPT" not in firewall
