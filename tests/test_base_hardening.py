@@ -114,7 +114,7 @@ def test_a_port_change_moves_ssh_socket_before_the_firewall_follows(hardened) ->
     assert host.exec("systemctl", "is-enabled", "ssh.socket").stdout.strip() == "enabled"
     run = run_playbook(inventory, PLAYBOOK, "-e", "base_hardening_ssh_port=2200")
     assert run.returncode == 0, run.output[-3000:]
-    assert "Move ssh.socket to the SSH port" in run.changed_names(host.name)
+    assert "Re-create ssh.socket on the SSH port" in run.changed_names(host.name)
     listening = host.exec("ss", "-Htln").stdout
     assert ":2200 " in listening and ":22 " not in listening, listening
     banner = host.exec("bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/2200; head -c 4 <&3").stdout
