@@ -70,10 +70,17 @@ class Pebble:
                              f'{{Type:"dns", Value:"{domain}"}}') for domain in domains)
 
     def add_a(self, domain: str, address: str) -> None:
-        """Make the test DNS answer `domain` with `address` (what Pebble validates against)."""
-        body = json.dumps({"host": domain.rstrip(".") + ".", "addresses": [address]}).encode()
+        """Make the test DNS answer `domain` with `address` alone (what Pebble validates against).
+        challtestsrv adds to a name's earlier addresses, so those are cleared first: a host
+        re-created under the same name gets a new address."""
+        host = domain.rstrip(".") + "."
+        self._dns_management("clear-a", {"host": host})
+        self._dns_management("add-a", {"host": host, "addresses": [address]})
+
+    @staticmethod
+    def _dns_management(action: str, body: dict) -> None:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{DNS_MANAGEMENT_PORT}/add-a", data=body, method="POST"
+            f"http://127.0.0.1:{DNS_MANAGEMENT_PORT}/{action}", data=json.dumps(body).encode(), method="POST"
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (fixed http URL)
             response.read()
