@@ -33,7 +33,7 @@ def upstream_mirror():
     from labkit.mirror import server, site  # noqa: PLC0415 - importable once sys.path is set above
     from labkit.standins import pebble  # noqa: PLC0415
 
-    mirror, base_url = server.serve(site.build(), pebble.docker_gateway())
+    mirror, base_url = server.serve(site.built(), pebble.docker_gateway())
     yield base_url
     mirror.shutdown()
 

@@ -47,7 +47,7 @@ def service_state(stack) -> dict:
 def faulty_mirror(tmp_path):
     """A copy of the mirror (hard links) that a test may break, served on a port of its own."""
     root = tmp_path / "mirror"
-    shutil.copytree(site.build_folder(), root, copy_function=os.link)
+    shutil.copytree(site.built(), root, copy_function=os.link)
     mirror, base_url = server.serve(root, pebble.docker_gateway())
     yield root, base_url
     mirror.shutdown()
@@ -66,7 +66,7 @@ def test_each_service_came_from_its_upstream_layout(stack, upstream_mirror) -> N
     )
     assert sh(stack, "readlink /usr/local/bin/livekit-server") == "/opt/livekit/1.13.5/livekit-server"
     assert sh(stack, "sha256sum /opt/livekit/1.13.5/livekit.tar.gz | cut -d' ' -f1") in (
-        site.build_folder() / site.LIVEKIT / "v1.13.5" / "checksums.txt"
+        site.built() / site.LIVEKIT / "v1.13.5" / "checksums.txt"
     ).read_text()
     assert sh(stack, "node --version") == f"v{site.NODE_VERSION}"
     assert sh(stack, "dpkg-query -W -f '${Version}' nodejs") == f"{site.NODE_VERSION}-1nodesource1"

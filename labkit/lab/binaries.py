@@ -9,6 +9,7 @@ lab builds the same upstream versions from the Go module proxy and caches them b
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -27,40 +28,50 @@ def goarch() -> str:
     return GOARCH[platform.machine()]
 
 
-def cached(name: str, version: str) -> Path:
-    return paths.cache_dir() / "bin" / f"{name}-{version}-linux-{goarch()}"
+def cached(name: str, version: str, arch: str | None = None) -> Path:
+    return paths.cache_dir() / "bin" / f"{name}-{version}-linux-{arch or goarch()}"
 
 
-def go_install(package: str, version: str, target: Path) -> Path:
-    """`go install package@vVERSION` into target, unless it is already there."""
+def go_install(package: str, version: str, target: Path, arch: str | None = None) -> Path:
+    """`go install package@vVERSION` for linux/ARCH (default: this machine's) into target,
+    unless it is already there."""
     if target.exists():
         return target
     go = go_toolchain.go()
+    arch = arch or goarch()
     target.parent.mkdir(parents=True, exist_ok=True)
     name = target.name.split(f"-{version}")[0]
-    print(f"[flowspace] building {name} {version} from the Go module proxy "
+    print(f"[flowspace] building {name} {version} for linux/{arch} from the Go module proxy "
           f"(about 3 minutes, once per machine; log: {build_log.log_path(name)})",
           file=sys.stderr, flush=True)
-    with tempfile.TemporaryDirectory() as gobin:
-        # GOTOOLCHAIN=local: the go chosen above builds, it never switches to another.
-        env = {**os.environ, "GOBIN": gobin, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local"}
+    module_cache = subprocess.run([go, "env", "GOMODCACHE"], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+    with tempfile.TemporaryDirectory() as gopath:
+        # GOTOOLCHAIN=local: the go chosen above builds, it never switches to another. Go
+        # refuses GOBIN for cross-compiled installs; they land in GOPATH/bin/linux_<arch>.
+        env = {**os.environ, "GOPATH": gopath, "GOMODCACHE": module_cache, "GOOS": "linux",
+               "GOARCH": arch, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local"}
+        env.pop("GOBIN", None)
         build_log.run_logged([go, "install", f"{package}@v{version}"], name,
-                             f"building {name} {version}", env=env)
-        built = Path(gobin) / Path(package).name
+                             f"building {name} {version} for linux/{arch}", env=env)
+        folder = Path(gopath) / "bin"
+        built = folder / Path(package).name
+        if not built.exists():
+            built = folder / f"linux_{arch}" / Path(package).name
         partial = target.with_name(target.name + ".partial")
         shutil.move(built, partial)
         partial.rename(target)
     return target
 
 
-def caddy() -> Path:
+def caddy(arch: str | None = None) -> Path:
     return go_install("github.com/caddyserver/caddy/v2/cmd/caddy", CADDY_VERSION,
-                      cached("caddy", CADDY_VERSION))
+                      cached("caddy", CADDY_VERSION, arch), arch)
 
 
-def livekit_server() -> Path:
+def livekit_server(arch: str | None = None) -> Path:
     return go_install("github.com/livekit/livekit-server/cmd/server", LIVEKIT_VERSION,
-                      cached("livekit-server", LIVEKIT_VERSION))
+                      cached("livekit-server", LIVEKIT_VERSION, arch), arch)
 
 
 BUILDERS = {"caddy": caddy, "livekit-server": livekit_server}

@@ -1,6 +1,7 @@
 """Assemble the mirror's folder (the three upstream layouts, see the package docstring) in the
 cache and say which role variables point the roles at it."""
 
+import functools
 import shutil
 import subprocess
 import tarfile
@@ -16,6 +17,7 @@ LIVEKIT = "github.com/livekit/livekit/releases/download"
 # NodeSource's newest 22.x here; the npm registry's node-linux-<arch> carries the same build.
 NODE_MAJOR, NODE_VERSION = 22, "22.23.3"
 NPM_ARCH = {"amd64": "x64", "arm64": "arm64"}
+ARCHES = sorted(NPM_ARCH)
 
 
 def role_vars(base_url: str) -> dict:
@@ -58,24 +60,30 @@ def build_folder() -> Path:
     return paths.cache_dir() / "mirror" / "site"
 
 
+@functools.cache
+def built() -> Path:
+    """The mirror folder, built once per process (a rebuild would pull it from under a server)."""
+    return build()
+
+
 def build(root: Path | None = None, signer: Signer | None = None) -> Path:
-    """(Re)write the mirror folder for this machine's architecture; returns it."""
+    """(Re)write the mirror folder for amd64 and arm64 (production's A1 VMs); returns it."""
     root = root or build_folder()
     signer = signer or lab_signer()
-    arch = binaries.goarch()
     packages = paths.cache_dir() / "mirror" / "debs"
-    caddy_deb = debs.caddy(binaries.caddy(), binaries.CADDY_VERSION, arch, packages)
-    node_deb = debs.nodejs(node_binary(arch), NODE_VERSION, arch, packages)
+    caddy_debs = [debs.caddy(binaries.caddy(a), binaries.CADDY_VERSION, a, packages) for a in ARCHES]
+    node_debs = [debs.nodejs(node_binary(a), NODE_VERSION, a, packages) for a in ARCHES]
     if root.exists():
         shutil.rmtree(root)
     caddy = root / CADDY
-    apt_repo.build(caddy / "deb" / "debian", "any-version", [caddy_deb], signer, origin="caddy-stable")
+    apt_repo.build(caddy / "deb" / "debian", "any-version", caddy_debs, signer, origin="caddy-stable")
     (caddy / "gpg.key").write_text(signer.public_key())
     nodesource = root / NODESOURCE
-    apt_repo.build(nodesource / f"node_{NODE_MAJOR}.x", "nodistro", [node_deb], signer, origin="Node Source")
+    apt_repo.build(nodesource / f"node_{NODE_MAJOR}.x", "nodistro", node_debs, signer, origin="Node Source")
     (nodesource / "gpgkey").mkdir()
     (nodesource / "gpgkey" / "nodesource-repo.gpg.key").write_text(signer.public_key())
-    livekit_release.build(root / LIVEKIT, binaries.LIVEKIT_VERSION, {arch: binaries.livekit_server()})
+    livekit = {a: binaries.livekit_server(a) for a in ARCHES}
+    livekit_release.build(root / LIVEKIT, binaries.LIVEKIT_VERSION, livekit)
     return root
 
 
