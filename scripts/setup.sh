@@ -50,6 +50,7 @@ missing_host_packages() {
   have redis-server || missing+=(redis-server)
   have node || missing+=(nodejs)
   have npm || missing+=(npm)
+  have gpg || missing+=(gpg)  # signs the lab's mirror of the upstream apt repositories
   python3_makes_venvs || missing+=(python3-venv)
   echo "${missing[*]}"
 }

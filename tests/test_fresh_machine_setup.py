@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 SETUP_ROOT = "/srv/flowspace"
 EXPECTED_MISSING = {"debootstrap", "openssh-client", "iproute2", "docker.io", "pebble",
-                    "redis-server", "nodejs", "npm", "python3-venv"}
+                    "redis-server", "nodejs", "npm", "gpg", "python3-venv"}
 
 
 @pytest.fixture(scope="module")
