@@ -2,7 +2,8 @@
 which site.yml converged with the roles' default methods from the lab's upstream mirror
 (labkit.mirror): what each service was installed from, and the source faults a real deployment
 meets — a wrong checksum, a bad repository signature, an unreachable source — each refused with
-a clear message, leaving the running service, its version and the host's apt sources as they were."""
+a clear message, leaving the running service, its version and the host's apt sources as they were;
+and a LiveKit upgrade (one restart), a broken build (put back by itself) and a downgrade."""
 
 import json
 import os
@@ -11,7 +12,8 @@ import shutil
 import pytest
 
 from ansible_run import run_playbook
-from labkit.mirror import server, site
+from labkit.lab import binaries
+from labkit.mirror import livekit_release, server, site
 from labkit.mirror.signing import Signer
 from labkit.standins import pebble
 
@@ -65,9 +67,10 @@ def test_each_service_came_from_its_upstream_layout(stack, upstream_mirror) -> N
         stack, "apt-cache policy caddy"
     )
     assert sh(stack, "readlink /usr/local/bin/livekit-server") == "/opt/livekit/1.13.5/livekit-server"
-    assert sh(stack, "sha256sum /opt/livekit/1.13.5/livekit.tar.gz | cut -d' ' -f1") in (
-        site.built() / site.LIVEKIT / "v1.13.5" / "checksums.txt"
-    ).read_text()
+    assert (
+        sh(stack, "sha256sum /opt/livekit/1.13.5/livekit.tar.gz | cut -d' ' -f1")
+        in (site.built() / site.LIVEKIT / "v1.13.5" / "checksums.txt").read_text()
+    )
     assert sh(stack, "node --version") == f"v{site.NODE_VERSION}"
     assert sh(stack, "dpkg-query -W -f '${Version}' nodejs") == f"{site.NODE_VERSION}-1nodesource1"
     assert sh(stack, "systemctl is-active caddy livekit").split() == ["active", "active"]
@@ -81,8 +84,13 @@ def test_a_release_whose_checksum_does_not_match_is_refused(stack, faulty_mirror
     os.link(good / "livekit_1.13.5_linux_amd64.tar.gz", bad / "livekit_1.13.6_linux_amd64.tar.gz")
     (bad / "checksums.txt").write_text(f"{'0' * 64}  livekit_1.13.6_linux_amd64.tar.gz\n")
     before = service_state(stack)
-    run = converge_one(stack, "playbooks/livekit.yml", tmp_path, livekit_version="1.13.6",
-                       livekit_release_base_url=f"{base_url}/{site.LIVEKIT}")
+    run = converge_one(
+        stack,
+        "playbooks/livekit.yml",
+        tmp_path,
+        livekit_version="1.13.6",
+        livekit_release_base_url=f"{base_url}/{site.LIVEKIT}",
+    )
     assert run.returncode != 0
     assert "checksum" in run.output and "did not match" in run.output, run.output[-3000:]
     assert service_state(stack) == before
@@ -107,9 +115,64 @@ def test_a_repository_signed_by_another_key_is_refused_and_the_source_put_back(
 def test_an_unreachable_source_is_refused_before_anything_changes(stack, tmp_path) -> None:
     before = service_state(stack)
     nowhere = f"http://{pebble.docker_gateway()}:9"  # the discard port: nothing listens there
-    run = converge_one(stack, "playbooks/livekit.yml", tmp_path, livekit_version="1.13.6",
-                       livekit_release_base_url=f"{nowhere}/{site.LIVEKIT}")
+    run = converge_one(
+        stack,
+        "playbooks/livekit.yml",
+        tmp_path,
+        livekit_version="1.13.6",
+        livekit_release_base_url=f"{nowhere}/{site.LIVEKIT}",
+    )
     assert run.returncode != 0 and "Connection refused" in run.output, run.output[-3000:]
     run = converge_one(stack, "playbooks/edge.yml", tmp_path, **site.role_vars(nowhere))
     assert run.returncode != 0 and "Connection refused" in run.output, run.output[-3000:]
     assert service_state(stack) == before
+
+
+BROKEN_BUILD = """#!/bin/sh
+# A livekit-server that reports a version but never serves: it must not stay in place.
+[ "$1" = --version ] && { echo "livekit-server version 1.13.7"; exit 0; }
+echo "this build is broken" >&2
+exit 1
+"""
+
+
+def livekit_link(stack) -> str:
+    return sh(stack, "readlink /usr/local/bin/livekit-server")
+
+
+def test_a_livekit_upgrade_restarts_once_a_broken_one_goes_back_and_a_downgrade_returns(
+    stack, faulty_mirror, tmp_path
+) -> None:
+    root, base_url = faulty_mirror
+    arch = binaries.goarch()
+    broken = tmp_path / "livekit-server"
+    broken.write_text(BROKEN_BUILD)
+    broken.chmod(0o755)
+    livekit_release.build(root / site.LIVEKIT, "1.13.6", {arch: binaries.livekit_server()})
+    livekit_release.build(root / site.LIVEKIT, "1.13.7", {arch: broken})
+    mirror = {"livekit_release_base_url": f"{base_url}/{site.LIVEKIT}"}
+    pid = sh(stack, "systemctl show -p MainPID --value livekit")
+
+    up = converge_one(stack, "playbooks/livekit.yml", tmp_path, livekit_version="1.13.6", **mirror)
+    assert up.returncode == 0, up.output[-3000:]
+    assert livekit_link(stack) == "/opt/livekit/1.13.6/livekit-server"
+    assert up.changed(stack.name).count("livekit : Restart livekit") == 1
+    assert sh(stack, "systemctl show -p MainPID --value livekit") != pid
+    rooms = up.result("livekit : List the rooms in progress before the version changes", stack.name)
+    assert rooms["rc"] == 0 and rooms["stdout"].strip() == "[]", rooms  # LiveKit took the script's token
+    again = converge_one(stack, "playbooks/livekit.yml", tmp_path, livekit_version="1.13.6", **mirror)
+    assert again.returncode == 0 and again.changed(stack.name) == [], again.changed_tasks
+
+    bad = converge_one(
+        stack, "playbooks/livekit.yml", tmp_path, livekit_version="1.13.7", livekit_start_timeout=8, **mirror
+    )
+    assert bad.returncode != 0
+    assert "livekit-server 1.13.7 did not answer" in bad.output, bad.output[-3000:]
+    assert "went back to 1.13.6, which answers again" in bad.output
+    assert livekit_link(stack) == "/opt/livekit/1.13.6/livekit-server"
+    assert sh(stack, "systemctl is-active livekit") == "active"
+
+    down = converge_one(stack, "playbooks/livekit.yml", tmp_path)  # the inventory's 1.13.5
+    assert down.returncode == 0, down.output[-3000:]
+    assert livekit_link(stack) == "/opt/livekit/1.13.5/livekit-server"
+    assert down.changed(stack.name).count("livekit : Restart livekit") == 1
