@@ -3,7 +3,8 @@ which site.yml converged with the roles' default methods from the lab's upstream
 (labkit.mirror): what each service was installed from, and the source faults a real deployment
 meets — a wrong checksum, a bad repository signature, an unreachable source — each refused with
 a clear message, leaving the running service, its version and the host's apt sources as they were;
-and a LiveKit upgrade (one restart), a broken build (put back by itself) and a downgrade."""
+and for LiveKit and Caddy an upgrade, a broken build (the previous version put back by itself)
+and a downgrade."""
 
 import json
 import os
@@ -13,8 +14,8 @@ import pytest
 
 from ansible_run import run_playbook
 from labkit.lab import binaries
-from labkit.mirror import livekit_release, server, site
-from labkit.mirror.signing import Signer
+from labkit.mirror import apt_repo, debs, livekit_release, server, site
+from labkit.mirror.signing import Signer, lab_signer
 from labkit.standins import pebble
 
 pytestmark = pytest.mark.integration
@@ -176,3 +177,44 @@ def test_a_livekit_upgrade_restarts_once_a_broken_one_goes_back_and_a_downgrade_
     assert down.returncode == 0, down.output[-3000:]
     assert livekit_link(stack) == "/opt/livekit/1.13.5/livekit-server"
     assert down.changed(stack.name).count("livekit : Restart livekit") == 1
+
+
+def caddy_version(stack) -> str:
+    return sh(stack, "dpkg-query --show --showformat='${Version} ${Status}' caddy")
+
+
+def test_a_caddy_upgrade_serves_a_broken_one_goes_back_and_a_downgrade_returns(
+    stack, faulty_mirror, tmp_path
+) -> None:
+    root, base_url = faulty_mirror
+    arch = binaries.goarch()
+    broken = tmp_path / "caddy"
+    broken.write_text("#!/bin/sh\necho 'this build is broken' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    repository = root / site.CADDY / "deb" / "debian"
+    added = [
+        debs.caddy(binaries.caddy(), "2.11.10", arch, tmp_path / "debs"),
+        debs.caddy(broken, "2.11.11", arch, tmp_path / "debs"),
+    ]
+    published = sorted(repository.glob("pool/**/*.deb"))
+    apt_repo.build(repository, "any-version", published + added, lab_signer(), origin="caddy-stable")
+    mirror = site.role_vars(base_url)
+
+    up = converge_one(stack, "playbooks/edge.yml", tmp_path, caddy_version="2.11.10", **mirror)
+    assert up.returncode == 0, up.output[-3000:]
+    assert caddy_version(stack) == "2.11.10 hold ok installed"
+    again = converge_one(stack, "playbooks/edge.yml", tmp_path, caddy_version="2.11.10", **mirror)
+    assert again.returncode == 0 and again.changed(stack.name) == [], again.changed_tasks
+
+    bad = converge_one(
+        stack, "playbooks/edge.yml", tmp_path, caddy_version="2.11.11", caddy_start_timeout=6, **mirror
+    )
+    assert bad.returncode != 0
+    assert "caddy 2.11.11 did not serve" in bad.output, bad.output[-3000:]
+    assert "went back to 2.11.10, which serves again" in bad.output
+    assert caddy_version(stack) == "2.11.10 hold ok installed"
+    assert sh(stack, "systemctl is-active caddy") == "active"
+
+    down = converge_one(stack, "playbooks/edge.yml", tmp_path)  # the inventory's version and mirror
+    assert down.returncode == 0, down.output[-3000:]
+    assert caddy_version(stack) == "2.11.9 hold ok installed"

@@ -36,16 +36,25 @@ def field(deb: Path, name: str) -> str:
     ).stdout.strip()
 
 
+def replace(path: Path, data: bytes) -> None:
+    """Write a new file in PATH's place (a copy of the mirror shares its files as hard links)."""
+    path.unlink(missing_ok=True)
+    path.write_bytes(data)
+
+
 def build(
     root: Path, suite: str, debs: list[Path], signer: Signer, *, origin: str, component: str = "main"
 ) -> None:
-    """Write the repository for SUITE under ROOT (the source's URI)."""
+    """Write the repository for SUITE under ROOT (the source's URI) serving DEBS."""
     by_arch: dict[str, list[str]] = {}
     for deb in debs:
         name, arch = field(deb, "Package"), field(deb, "Architecture")
         filename = f"pool/{suite}/{component}/{name[0]}/{name[:2]}/{deb.name}"
-        (root / filename).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(deb, root / filename)
+        target = root / filename
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists() or not target.samefile(deb):
+            target.unlink(missing_ok=True)
+            shutil.copyfile(deb, target)
         by_arch.setdefault(arch, []).append(package_stanza(deb, filename))
     dists = root / "dists" / suite
     indexes = []
@@ -53,8 +62,8 @@ def build(
         folder = dists / component / f"binary-{arch}"
         folder.mkdir(parents=True, exist_ok=True)
         text = ("\n\n".join(stanzas) + "\n").encode()
-        (folder / "Packages").write_bytes(text)
-        (folder / "Packages.gz").write_bytes(gzip.compress(text, mtime=0))
+        replace(folder / "Packages", text)
+        replace(folder / "Packages.gz", gzip.compress(text, mtime=0))
         indexes += [folder / "Packages", folder / "Packages.gz"]
     release = dists / "Release"
     lines = [
@@ -71,5 +80,5 @@ def build(
         for index in indexes:
             data = index.read_bytes()
             lines.append(f" {algorithm(data).hexdigest()} {len(data)} {index.relative_to(dists)}")
-    release.write_text("\n".join(lines) + "\n")
+    replace(release, ("\n".join(lines) + "\n").encode())
     signer.sign_release(release)

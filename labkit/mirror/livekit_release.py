@@ -28,7 +28,9 @@ def build(folder: Path, version: str, binaries: dict[str, Path]) -> Path:
                 info = tarfile.TarInfo(name)
                 info.size, info.mode = len(data), mode
                 tar.addfile(info, io.BytesIO(data))
+        target.unlink(missing_ok=True)  # a copy of the mirror shares its files as hard links
         target.write_bytes(buffer.getvalue())
         sums.append(f"{hashlib.sha256(target.read_bytes()).hexdigest()}  {target.name}")
+    (release / "checksums.txt").unlink(missing_ok=True)
     (release / "checksums.txt").write_text("\n".join(sums) + "\n")
     return release
