@@ -112,7 +112,8 @@ def test_a_port_change_moves_ssh_socket_before_the_firewall_follows(hardened) ->
     """Last on this host: afterwards SSH is on 2200 inside the container, not the published 22."""
     host, inventory = hardened
     assert host.exec("systemctl", "is-enabled", "ssh.socket").stdout.strip() == "enabled"
-    run = run_playbook(inventory, PLAYBOOK, "-e", "base_hardening_ssh_port=2200")  # as typed on a command line
+    # As typed on a command line: a string the role must still treat as the number it is.
+    run = run_playbook(inventory, PLAYBOOK, "-e", "base_hardening_ssh_port=2200")
     assert run.returncode == 0, run.output[-3000:]
     assert "Re-create ssh.socket on the SSH port" in run.changed_names(host.name)
     listening = host.exec("ss", "-Htln").stdout
