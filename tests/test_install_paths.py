@@ -93,8 +93,10 @@ def test_a_release_whose_checksum_does_not_match_is_refused(stack, faulty_mirror
         livekit_release_base_url=f"{base_url}/{site.LIVEKIT}",
     )
     assert run.returncode != 0
-    assert "checksum" in run.output and "did not match" in run.output, run.output[-3000:]
+    assert "could not fetch livekit-server 1.13.6 from" in run.output, run.output[-3000:]
+    assert "did not match" in run.output and "the version in use keeps running" in run.output
     assert service_state(stack) == before
+    assert sh(stack, "ls /opt/livekit") == "1.13.5", "the refused version left a folder"
 
 
 def test_a_repository_signed_by_another_key_is_refused_and_the_source_put_back(
@@ -124,6 +126,7 @@ def test_an_unreachable_source_is_refused_before_anything_changes(stack, tmp_pat
         livekit_release_base_url=f"{nowhere}/{site.LIVEKIT}",
     )
     assert run.returncode != 0 and "Connection refused" in run.output, run.output[-3000:]
+    assert f"could not fetch livekit-server 1.13.6 from {nowhere}/" in run.output
     run = converge_one(stack, "playbooks/edge.yml", tmp_path, **site.role_vars(nowhere))
     assert run.returncode != 0 and "Connection refused" in run.output, run.output[-3000:]
     assert service_state(stack) == before
