@@ -129,6 +129,7 @@ def test_an_unreachable_source_is_refused_before_anything_changes(stack, tmp_pat
     assert f"could not fetch livekit-server 1.13.6 from {nowhere}/" in run.output
     run = converge_one(stack, "playbooks/edge.yml", tmp_path, **site.role_vars(nowhere))
     assert run.returncode != 0 and "Connection refused" in run.output, run.output[-3000:]
+    assert "could not fetch the signing key of the caddy-stable repository from" in run.output
     assert service_state(stack) == before
 
 
