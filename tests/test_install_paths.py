@@ -204,9 +204,12 @@ def test_a_caddy_upgrade_serves_a_broken_one_goes_back_and_a_downgrade_returns(
     apt_repo.build(repository, "any-version", published + added, lab_signer(), origin="caddy-stable")
     mirror = site.role_vars(base_url)
 
+    since = sh(stack, "date +%s")
     up = converge_one(stack, "playbooks/edge.yml", tmp_path, caddy_version="2.11.10", **mirror)
     assert up.returncode == 0, up.output[-3000:]
     assert caddy_version(stack) == "2.11.10 hold ok installed"
+    stops = sh(stack, f"journalctl -u caddy --since @{since} --output=cat | grep -c '^Stopped caddy.service'")
+    assert stops == "1", "the upgrade is one restart"
     again = converge_one(stack, "playbooks/edge.yml", tmp_path, caddy_version="2.11.10", **mirror)
     assert again.returncode == 0 and again.changed(stack.name) == [], again.changed_tasks
 
