@@ -3,8 +3,8 @@ which site.yml converged with the roles' default methods from the lab's upstream
 (labkit.mirror): what each service was installed from, and the source faults a real deployment
 meets — a wrong checksum, a bad repository signature, an unreachable source — each refused with
 a clear message, leaving the running service, its version and the host's apt sources as they were;
-and for LiveKit and Caddy an upgrade, a broken build (the previous version put back by itself)
-and a downgrade."""
+and for LiveKit, Caddy and the Node.js major an upgrade, a broken build (the previous version
+put back by itself) and a downgrade."""
 
 import json
 import os
@@ -21,6 +21,7 @@ from labkit.standins import pebble
 pytestmark = pytest.mark.integration
 
 CADDY_SOURCE = "/etc/apt/sources.list.d/caddy-stable.sources"
+NEXT_NODE = "24.21.0"  # the next major, from the npm registry's node-linux-<arch>
 CADDY_KEY = "/etc/apt/keyrings/caddy-stable.asc"
 
 
@@ -225,3 +226,46 @@ def test_a_caddy_upgrade_serves_a_broken_one_goes_back_and_a_downgrade_returns(
     down = converge_one(stack, "playbooks/edge.yml", tmp_path)  # the inventory's version and mirror
     assert down.returncode == 0, down.output[-3000:]
     assert caddy_version(stack) == "2.11.9 hold ok installed"
+
+
+BROKEN_NODE = """#!/bin/sh
+# A node that reports a version but runs nothing: the socket server cannot start on it.
+[ "$1" = --version ] && { echo v25.0.0; exit 0; }
+echo "this build is broken" >&2
+exit 1
+"""
+
+
+def test_a_node_major_change_restarts_the_server_a_broken_one_goes_back_and_a_downgrade_returns(
+    stack, faulty_mirror, tmp_path
+) -> None:
+    root, base_url = faulty_mirror
+    arch, signer = binaries.goarch(), lab_signer()
+    broken = tmp_path / "node"
+    broken.write_text(BROKEN_NODE)
+    broken.chmod(0o755)
+    for major, deb in (
+        (24, debs.nodejs(site.node_binary(arch, NEXT_NODE), NEXT_NODE, arch, tmp_path / "debs")),
+        (25, debs.nodejs(broken, "25.0.0", arch, tmp_path / "debs")),
+    ):
+        apt_repo.build(
+            root / site.NODESOURCE / f"node_{major}.x", "nodistro", [deb], signer, origin="Node Source"
+        )
+    mirror = site.role_vars(base_url)
+    pid = sh(stack, "systemctl show -p MainPID --value flowspace-socket")
+
+    up = converge_one(stack, "playbooks/socket.yml", tmp_path, socket_server_nodejs_major=24, **mirror)
+    assert up.returncode == 0, up.output[-3000:]
+    assert sh(stack, "node --version") == f"v{NEXT_NODE}"
+    assert sh(stack, "systemctl show -p MainPID --value flowspace-socket") != pid, "not restarted on Node 24"
+
+    bad = converge_one(stack, "playbooks/socket.yml", tmp_path, socket_server_nodejs_major=25, **mirror)
+    assert bad.returncode != 0
+    assert "failed its health gate" in bad.output and "on Node.js 25.x" in bad.output, bad.output[-3000:]
+    assert f"and Node.js {NEXT_NODE}-1nodesource1." in bad.output
+    assert sh(stack, "node --version") == f"v{NEXT_NODE}"
+    assert sh(stack, "systemctl is-active flowspace-socket") == "active"
+
+    down = converge_one(stack, "playbooks/socket.yml", tmp_path)  # the inventory's major and mirror
+    assert down.returncode == 0, down.output[-3000:]
+    assert sh(stack, "node --version") == f"v{site.NODE_VERSION}"

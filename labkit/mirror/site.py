@@ -33,20 +33,20 @@ def role_vars(base_url: str) -> dict:
     }
 
 
-def node_binary(arch: str) -> Path:
-    """bin/node of the npm registry's node-linux-<arch>@NODE_VERSION, fetched once."""
+def node_binary(arch: str, version: str = NODE_VERSION) -> Path:
+    """bin/node of the npm registry's node-linux-<arch>@VERSION, fetched once."""
     folder = paths.cache_dir() / "mirror" / "node"
-    target = folder / f"node-{NODE_VERSION}-linux-{arch}"
+    target = folder / f"node-{version}-linux-{arch}"
     if target.exists():
         return target
     folder.mkdir(parents=True, exist_ok=True)
-    package = f"node-linux-{NPM_ARCH[arch]}@{NODE_VERSION}"
+    package = f"node-linux-{NPM_ARCH[arch]}@{version}"
     build_log.run_logged(
         ["npm", "pack", package, "--pack-destination", str(folder)],
         "mirror-node",
         f"fetching {package} from the npm registry",
     )
-    archive = folder / f"node-linux-{NPM_ARCH[arch]}-{NODE_VERSION}.tgz"
+    archive = folder / f"node-linux-{NPM_ARCH[arch]}-{version}.tgz"
     with tarfile.open(archive) as tar:
         source = tar.extractfile("package/bin/node")
         partial = target.with_suffix(".partial")
