@@ -142,6 +142,13 @@ exit 1
 """
 
 
+def executable(path, script: str):
+    """A deliberately broken build: SCRIPT as an executable file at PATH."""
+    path.write_text(script)
+    path.chmod(0o755)
+    return path
+
+
 def livekit_link(stack) -> str:
     return sh(stack, "readlink /usr/local/bin/livekit-server")
 
@@ -151,9 +158,7 @@ def test_a_livekit_upgrade_restarts_once_a_broken_one_goes_back_and_a_downgrade_
 ) -> None:
     root, base_url = faulty_mirror
     arch = binaries.goarch()
-    broken = tmp_path / "livekit-server"
-    broken.write_text(BROKEN_BUILD)
-    broken.chmod(0o755)
+    broken = executable(tmp_path / "livekit-server", BROKEN_BUILD)
     livekit_release.build(root / site.LIVEKIT, "1.13.6", {arch: binaries.livekit_server()})
     livekit_release.build(root / site.LIVEKIT, "1.13.7", {arch: broken})
     mirror = {"livekit_release_base_url": f"{base_url}/{site.LIVEKIT}"}
@@ -193,9 +198,7 @@ def test_a_caddy_upgrade_serves_a_broken_one_goes_back_and_a_downgrade_returns(
 ) -> None:
     root, base_url = faulty_mirror
     arch = binaries.goarch()
-    broken = tmp_path / "caddy"
-    broken.write_text("#!/bin/sh\necho 'this build is broken' >&2\nexit 1\n")
-    broken.chmod(0o755)
+    broken = executable(tmp_path / "caddy", "#!/bin/sh\necho 'this build is broken' >&2\nexit 1\n")
     repository = root / site.CADDY / "deb" / "debian"
     added = [
         debs.caddy(binaries.caddy(), "2.11.10", arch, tmp_path / "debs"),
@@ -241,9 +244,7 @@ def test_a_node_major_change_restarts_the_server_a_broken_one_goes_back_and_a_do
 ) -> None:
     root, base_url = faulty_mirror
     arch, signer = binaries.goarch(), lab_signer()
-    broken = tmp_path / "node"
-    broken.write_text(BROKEN_NODE)
-    broken.chmod(0o755)
+    broken = executable(tmp_path / "node", BROKEN_NODE)
     for major, deb in (
         (24, debs.nodejs(site.node_binary(arch, NEXT_NODE), NEXT_NODE, arch, tmp_path / "debs")),
         (25, debs.nodejs(broken, "25.0.0", arch, tmp_path / "debs")),
