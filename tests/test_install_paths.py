@@ -9,10 +9,13 @@ put back by itself) and a downgrade."""
 import json
 import os
 import shutil
+import time
 
 import pytest
+from livekit import api
 
 from ansible_run import run_playbook
+from labkit.clients.livekit_clients import LiveKitClients
 from labkit.lab import binaries
 from labkit.mirror import apt_repo, debs, livekit_release, server, site
 from labkit.mirror.signing import Signer, lab_signer
@@ -149,6 +152,17 @@ def executable(path, script: str):
     return path
 
 
+def participants_back(calls: LiveKitClients, room: str, wanted: set, seconds: float = 60) -> set:
+    """The identities in `room` once all of `wanted` are there again (or when time runs out)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        listed = calls.server_api(lambda c: c.room.list_participants(api.ListParticipantsRequest(room=room)))
+        present = {p.identity for p in listed.participants}
+        if wanted <= present or time.monotonic() > deadline:
+            return present
+        time.sleep(2)
+
+
 def livekit_link(stack) -> str:
     return sh(stack, "readlink /usr/local/bin/livekit-server")
 
@@ -163,14 +177,26 @@ def test_a_livekit_upgrade_restarts_once_a_broken_one_goes_back_and_a_downgrade_
     livekit_release.build(root / site.LIVEKIT, "1.13.7", {arch: broken})
     mirror = {"livekit_release_base_url": f"{base_url}/{site.LIVEKIT}"}
     pid = sh(stack, "systemctl show -p MainPID --value livekit")
+    since = sh(stack, "date '+%Y-%m-%d %H:%M:%S'")
 
-    up = converge_one(stack, "playbooks/livekit.yml", tmp_path, livekit_version="1.13.6", **mirror)
+    # A call is in progress while the version changes: it is reported, and the old server drains.
+    clients = stack.stack()
+    calls = LiveKitClients(clients.livekit_domain, clients.address, clients.ca_file,
+                           clients.livekit_key, clients.livekit_secret)
+    with calls.call_in_progress("standup", tmp_path, stay=300):
+        up = converge_one(stack, "playbooks/livekit.yml", tmp_path, livekit_version="1.13.6", **mirror)
+        back = participants_back(calls, "standup", {"speaker", "listener"})
     assert up.returncode == 0, up.output[-3000:]
     assert livekit_link(stack) == "/opt/livekit/1.13.6/livekit-server"
     assert up.changed(stack.name).count("livekit : Restart livekit") == 1
     assert sh(stack, "systemctl show -p MainPID --value livekit") != pid
     rooms = up.result("livekit : List the rooms in progress before the version changes", stack.name)
-    assert rooms["rc"] == 0 and rooms["stdout"].strip() == "[]", rooms  # LiveKit took the script's token
+    assert json.loads(rooms["stdout"]) == [{"name": "standup", "participants": 2}], rooms
+    report = up.result("livekit : Report the rooms the version change restarts", stack.name)
+    assert "1.13.5 -> 1.13.6: 1 room(s) in progress (standup: 2 participant(s))" in report["msg"], report
+    drained = sh(stack, f"journalctl -u livekit --since '{since}' --no-pager -o cat")
+    assert "waiting for participants to exit" in drained, drained[-3000:]
+    assert back == {"speaker", "listener"}  # the call went on, on the new version
     again = converge_one(stack, "playbooks/livekit.yml", tmp_path, livekit_version="1.13.6", **mirror)
     assert again.returncode == 0 and again.changed(stack.name) == [], again.changed_tasks
 

@@ -7,7 +7,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from livekit import api
@@ -35,8 +36,8 @@ class LiveKitClients:
         grants = api.VideoGrants(room_join=True, room=room)
         return api.AccessToken(self.key, self.secret).with_identity(identity).with_grants(grants).to_jwt()
 
-    def exchange_audio(self, room: str, hosts_dir: Path, seconds: float = 30) -> dict:
-        """Two participants join `room` over wss; one speaks, the other must hear it.
+    def _participants(self, room: str, hosts_dir: Path, seconds: float, stay: float = 0) -> tuple[list, dict]:
+        """The participants' command line and environment.
 
         The SDK's native core resolves names and checks certificates the system way, so the
         participants run in a mount namespace of their own whose /etc/hosts names the host,
@@ -48,10 +49,36 @@ class LiveKitClients:
         command = ["unshare", *as_user, "--mount", "--propagation", "private", "sh", "-c",
                    'mount --bind "$0" /etc/hosts && exec "$@"', str(hosts),
                    sys.executable, str(PARTICIPANTS), f"wss://{self.domain}",
-                   self.token("speaker", room), self.token("listener", room), str(seconds)]
+                   self.token("speaker", room), self.token("listener", room), str(seconds), str(stay)]
+        return command, {**os.environ, "SSL_CERT_FILE": self.ca_file}
+
+    def exchange_audio(self, room: str, hosts_dir: Path, seconds: float = 30) -> dict:
+        """Two participants join `room` over wss; one speaks, the other must hear it."""
+        command, env = self._participants(room, hosts_dir, seconds)
         run = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False,
-                             env={**os.environ, "SSL_CERT_FILE": self.ca_file})
-        lines = run.stdout.strip().splitlines()
+                             env=env)
+        return self._result(run.stdout, run.stderr, run.returncode)
+
+    @contextmanager
+    def call_in_progress(self, room: str, hosts_dir: Path, stay: float) -> Iterator[subprocess.Popen]:
+        """Two participants who heard each other stay in `room` up to `stay` seconds; yields once
+        they are in the call, and ends the call (if still going) when the caller is done."""
+        command, env = self._participants(room, hosts_dir, 40, stay)
+        call = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            first = call.stdout.readline()
+            if '"in_call"' not in first:
+                out, err = call.communicate(timeout=60)
+                raise AssertionError(f"the call did not start: {first}{out} {err[-2000:]}")
+            yield call
+        finally:
+            if call.poll() is None:
+                call.kill()
+            call.wait(timeout=30)
+
+    @staticmethod
+    def _result(stdout: str, stderr: str, returncode: int) -> dict:
+        lines = stdout.strip().splitlines()
         if not lines:
-            raise AssertionError(f"the participants exited {run.returncode}: {run.stderr[-2000:]}")
-        return json.loads(lines[-1]) | {"exit": run.returncode}
+            raise AssertionError(f"the participants exited {returncode}: {stderr[-2000:]}")
+        return json.loads(lines[-1]) | {"exit": returncode}

@@ -5,10 +5,14 @@ JSON line with what happened; exits non-zero when no sound arrived within the bo
 Run as its own process: the SDK's native core resolves names and trusts CAs the system way,
 so the caller gives it a private /etc/hosts and SSL_CERT_FILE (see labkit/livekit_clients.py).
 
-    python livekit_participants.py URL SPEAKER_TOKEN LISTENER_TOKEN SECONDS
+    python livekit_participants.py URL SPEAKER_TOKEN LISTENER_TOKEN SECONDS [STAY]
+
+With STAY, a call in progress: once sound arrived, a line {"in_call": true} is printed and both
+stay in the room STAY seconds more (or until the server ends their session) before leaving.
 """
 
 import asyncio
+import contextlib
 import json
 import math
 import sys
@@ -62,7 +66,22 @@ async def listen(room: rtc.Room, result: dict, stop: asyncio.Event) -> None:
     stop.set()
 
 
-async def main(url: str, speaker_token: str, listener_token: str, seconds: float) -> int:
+async def stay_in_call(room: rtc.Room, result: dict, stay: float) -> None:
+    ended = asyncio.Event()
+
+    @room.on("disconnected")
+    def on_disconnected(reason) -> None:
+        result["disconnected"] = str(reason)
+        ended.set()
+
+    print(json.dumps({"in_call": True}), flush=True)
+    stayed = time.monotonic()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ended.wait(), stay)
+    result["stayed"] = round(time.monotonic() - stayed, 2)
+
+
+async def main(url: str, speaker_token: str, listener_token: str, seconds: float, stay: float) -> int:
     result = {"frames": 0, "peak": 0, "started": time.monotonic()}
     speaker, listener = rtc.Room(), rtc.Room()
     stop = asyncio.Event()
@@ -77,6 +96,8 @@ async def main(url: str, speaker_token: str, listener_token: str, seconds: float
             result["error"] = f"fewer than {WANTED_FRAMES} frames with sound within {seconds} s"
         stop.set()
         await speaking
+        if stay and result["frames"] >= WANTED_FRAMES:
+            await stay_in_call(listener, result, stay)
     except Exception as error:  # noqa: BLE001 - reported to the test as data
         result["error"] = f"{type(error).__name__}: {error}"
     finally:
@@ -89,4 +110,5 @@ async def main(url: str, speaker_token: str, listener_token: str, seconds: float
 
 if __name__ == "__main__":
     url, speaker_token, listener_token, seconds = sys.argv[1:5]
-    sys.exit(asyncio.run(main(url, speaker_token, listener_token, float(seconds))))
+    stay = float(sys.argv[5]) if len(sys.argv) > 5 else 0
+    sys.exit(asyncio.run(main(url, speaker_token, listener_token, float(seconds), stay)))
