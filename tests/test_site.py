@@ -54,6 +54,30 @@ def test_a_rerun_changes_nothing_and_the_drift_report_agrees(sites, flavour) -> 
     assert again.seconds < 60, "the whole stack's no-op re-run must stay under a minute"
 
 
+def integer_settings() -> dict[str, str]:
+    """Every int setting of the roles with a literal default, as `-e key=value` gives it: a string."""
+    settings = {}
+    for spec_file in sorted((REPO_ROOT / "roles").glob("*/meta/argument_specs.yml")):
+        defaults = yaml.safe_load((spec_file.parents[1] / "defaults" / "main.yml").read_text()) or {}
+        for entry_point in yaml.safe_load(spec_file.read_text())["argument_specs"].values():
+            for name, option in entry_point.get("options", {}).items():
+                if option.get("type") == "int" and isinstance(defaults.get(name), int):
+                    settings[name] = str(defaults[name])
+    return settings
+
+
+def test_numbers_given_on_the_command_line_converge_like_numbers(site) -> None:
+    """`-e key=value` makes every value a string; argument specs check it as an int but leave it a
+    string, so each comparison and sum in the roles must convert it. The same values as the
+    defaults, as strings: the run must pass and find nothing to change."""
+    settings = integer_settings()
+    assert len(settings) > 30, settings
+    pairs = [arg for name, value in settings.items() for arg in ("-e", f"{name}={value}")]
+    run = site.converge("--check", *pairs)
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.changed_tasks == {}, run.changed_tasks
+
+
 @dataclass
 class Drift:
     name: str
