@@ -51,6 +51,8 @@ missing_host_packages() {
   have node || missing+=(nodejs)
   have npm || missing+=(npm)
   have gpg || missing+=(gpg)  # signs the lab's mirror of the upstream apt repositories
+  have chromium || missing+=(chromium)  # the browser tests' headless browser
+  have certutil || missing+=(libnss3-tools)  # trusts the lab's ACME root in that browser's store
   python3_makes_venvs || missing+=(python3-venv)
   echo "${missing[*]}"
 }
@@ -126,11 +128,12 @@ setup_images() {
   "$FLOWSPACE_VENV/bin/python" -m labkit images "$@" >/dev/null
 }
 
-# Node projects: the Socket.io server (server/) and the tests' tools (tests/node: Next.js' .env
-# loader), each reinstalled with npm ci when its lock file changes.
+# Node projects: the Socket.io server (server/), the tests' tools (tests/node: Next.js' .env
+# loader) and the browser client (tests/browser), each reinstalled with npm ci when its lock
+# file changes.
 setup_node_projects() {
   local dir want
-  for dir in "$FLOWSPACE_ROOT/server" "$FLOWSPACE_ROOT/tests/node"; do
+  for dir in "$FLOWSPACE_ROOT/server" "$FLOWSPACE_ROOT/tests/node" "$FLOWSPACE_ROOT/tests/browser"; do
     want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
     [ -f "$dir/node_modules/.lock.sha256" ] && [ "$(cat "$dir/node_modules/.lock.sha256")" = "$want" ] && continue
     log "installing Node dependencies (npm ci in ${dir#"$FLOWSPACE_ROOT"/}, under a minute; log: $FLOWSPACE_CACHE_DIR/logs/npm-${dir##*/}.log)"
