@@ -26,6 +26,7 @@ class SiteHost:
         self.name = f"flowspace-pytest-site-{label}"
         self.socket_domain = f"socket.{label}.site.pytest.test"
         self.livekit_domain = f"livekit.{label}.site.pytest.test"
+        self.turn_domain = f"turn.{label}.site.pytest.test"
         self.credentials = workdir / "credentials"
         self.acme = pebble.ensure_running()
         self.server = vercel_emulator.serve(0, [TOKEN])
@@ -33,7 +34,7 @@ class SiteHost:
         self.project = self.vercel.add_project(PROJECT)
         self.host = hosts.start(self.name, flavour, ssh_port)
         self.ip = self.host.ip_address()
-        for domain in (self.socket_domain, self.livekit_domain):
+        for domain in (self.socket_domain, self.livekit_domain, self.turn_domain):
             self.acme.add_a(domain, self.ip)
         self.inventory = write_inventory(workdir / "hosts.json", {self.name: ssh_host_vars(ssh_port)})
         # The stack and the Vercel settings as extra vars: the Vercel play runs on the
@@ -41,6 +42,7 @@ class SiteHost:
         self.extra = workdir / "stack.json"
         self.extra.write_text(json.dumps({
             "flowspace_socket_domain": self.socket_domain, "flowspace_livekit_domain": self.livekit_domain,
+            "flowspace_turn_domain": self.turn_domain,
             "livekit_credentials_dir": str(self.credentials),
             "socket_server_credentials_dir": str(self.credentials / "socket"),
             "vercel_api_url": self.vercel.base_url, "vercel_token": TOKEN, "vercel_project": PROJECT,

@@ -93,7 +93,7 @@ def test_each_apt_repository_serves_the_architecture_apt_asks_for(
 
 
 def test_the_lab_binaries_are_built_for_the_architecture_they_are_named_for() -> None:
-    for build in (binaries.caddy, binaries.livekit_server):
+    for build in (binaries.caddy, binaries.caddy_layer4, binaries.livekit_server):
         for arch, machine in ELF_MACHINE.items():
             with open(build(arch), "rb") as binary:
                 assert elf_machine(binary.read(64)) == machine, (build.__name__, arch)

@@ -1,7 +1,8 @@
 """Real browsers against the converged Debian 12 site host (tests/conftest.py's `sites`):
 headless Chromium pages at the app origin, under the CSP the Vercel play rendered into
 vercel.json, meet in a space over Socket.io and hear each other over LiveKit — also with UDP
-to the host dropped, when the call must go over ICE/TCP. labkit/clients/browser.py says what
+to the host dropped (the call goes over ICE/TCP), and with only TCP 443 let through (the call
+goes through TURN over TLS, which the edge relays by name on 443). labkit/clients/browser.py says what
 makes these pages a user's browser."""
 
 import json
@@ -18,6 +19,8 @@ from site_stack import APP_ORIGIN
 
 pytestmark = pytest.mark.integration
 
+APP_FILES = {"Write .env.production (the secret included, so owner-only)",
+             "Write vercel.json with the CSP for the realtime endpoints"}
 HEARD = 0.05  # the fake microphone's beep peaks near 0.5; silence and comfort noise stay far below
 
 
@@ -32,20 +35,25 @@ def stack(sites):
 def csp(stack, tmp_path_factory) -> str:
     """The policy the Vercel play writes into the app's vercel.json for this stack."""
     app_dir = tmp_path_factory.mktemp("app")
-    view = stack.stack()  # run alone, the play is given the keys the livekit play settled on
+    # Run alone, the play is given the secrets the livekit and socket plays settled on (without
+    # them it would rightly sync a project without them).
+    view = stack.stack()
     keys = app_dir.parent / f"{app_dir.name}-keys.json"
     keys.write_text(json.dumps({"flowspace_livekit_api_key": view.livekit_key,
                                 "flowspace_livekit_api_secret": view.livekit_secret,
+                                "flowspace_socket_auth_secret": view.socket_secret,
                                 "vercel_app_dir": str(app_dir)}))
     run = run_playbook(stack.inventory, "playbooks/vercel.yml", "-e", f"@{stack.extra}", "-e", f"@{keys}",
                        timeout=300)
     assert run.returncode == 0, run.output[-3000:]
+    # The app folder's files only: the project's variables and deployments are as site.yml left them.
+    assert set(run.changed("localhost")) == APP_FILES, run.changed_tasks
     return csp_of(app_dir / "vercel.json")
 
 
 @pytest.fixture(scope="module")
 def browser(stack, tmp_path_factory):
-    names = {stack.socket_domain: stack.ip, stack.livekit_domain: stack.ip}
+    names = {stack.socket_domain: stack.ip, stack.livekit_domain: stack.ip, stack.turn_domain: stack.ip}
     opened = Browser(tmp_path_factory.mktemp("browser"), names, stack.ca_file)
     yield opened
     opened.close()
@@ -143,14 +151,32 @@ def test_two_pages_hear_each_other_over_livekit(stack, browser, csp) -> None:
     assert all(pair["state"] == "succeeded" for page in pairs for pair in page), pairs
 
 
+def firewall(stack, *rules: list[str]):
+    """Extra INPUT rules on the host while a test runs. By interface, not by source: WebRTC
+    sends from every local address of the machine the browser runs on."""
+    for rule in rules:
+        stack.host.exec("iptables", "-I", "INPUT", "-i", "eth0", *rule, "-j", "DROP")
+    try:
+        yield
+    finally:
+        for rule in rules:
+            stack.host.exec("iptables", "-D", "INPUT", "-i", "eth0", *rule, "-j", "DROP")
+
+
+NO_UDP = ["-p", "udp", "!", "--sport", "53"]  # DNS answers aside
+ONLY_TCP_443 = ["-p", "tcp", "!", "--dport", "443"]
+
+
 @pytest.fixture
 def udp_dropped(stack):
-    """The host takes no UDP from outside (DNS answers aside) while the test runs: a network that
-    lets UDP nowhere. By interface, not by source: WebRTC sends from every local address."""
-    rule = ["INPUT", "-i", "eth0", "-p", "udp", "!", "--sport", "53", "-j", "DROP"]
-    stack.host.exec("iptables", "-I", *rule)
-    yield
-    stack.host.exec("iptables", "-D", *rule)
+    """A network that lets UDP nowhere."""
+    yield from firewall(stack, NO_UDP)
+
+
+@pytest.fixture
+def only_tcp_443(stack):
+    """A network that lets only TCP 443 out (offices, hotels, campuses)."""
+    yield from firewall(stack, NO_UDP, ONLY_TCP_443)
 
 
 def test_without_udp_the_call_goes_over_ice_tcp(stack, browser, csp, udp_dropped) -> None:
@@ -159,6 +185,22 @@ def test_without_udp_the_call_goes_over_ice_tcp(stack, browser, csp, udp_dropped
     assert all(level > HEARD for level in levels), levels
     remotes = [pair["remote"] for page in pairs for pair in page]
     assert remotes and all(r["protocol"] == "tcp" and r["port"] == 7881 for r in remotes), pairs
+
+
+def test_with_only_tcp_443_the_call_goes_through_turn_over_tls(stack, browser, csp, only_tcp_443) -> None:
+    """LiveKit hands out turns:<turn domain>:443; the edge's Caddy ends TLS for that name and
+    relays it to LiveKit's TURN, while the HTTPS sites keep answering on the same port."""
+    levels, pairs = call(stack, browser, csp, f"browser-turn-{uuid.uuid4().hex[:8]}")
+    print(f"\nlevels heard {levels}; selected pairs {json.dumps(pairs)}")
+    assert all(level > HEARD for level in levels), levels
+    locals_ = [pair["local"] for page in pairs for pair in page]
+    assert locals_ and all(c["type"] == "relay" and c["relayProtocol"] == "tls" for c in locals_), pairs
+    page = browser.page(APP_ORIGIN, csp)
+    try:
+        joined = join_space(page, stack, "Cy", f"browser-{uuid.uuid4().hex[:8]}")
+        assert joined["ok"], joined
+    finally:
+        page.context.close()
 
 
 def test_the_policy_is_enforced_an_endpoint_missing_from_it_is_blocked(stack, browser, csp) -> None:

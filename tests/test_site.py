@@ -14,6 +14,7 @@ import yaml
 
 from ansible_run import STOPS_EARLY
 from labkit.checks import stack_check
+from labkit.lab import binaries
 from site_stack import SiteHost, assert_a_rerun_changes_nothing, assert_users_reach_every_service
 from support import REPO_ROOT
 
@@ -241,6 +242,13 @@ def test_drift_is_reported_untouched_then_healed(site, batch) -> None:
 # (what is wrong, extra vars, words the error must hold)
 BAD_INPUT = {
     "missing socket domain": ({"flowspace_socket_domain": ""}, 'flowspace_socket_domain=""'),
+    "TURN domain equal to a site's": ({"flowspace_turn_domain": "livekit.debian12.site.pytest.test"},
+                                      "a third name of its own"),
+    "TURN domain with a stock caddy package": (
+        {"caddy_install_method": "apt_repo"}, "stock packages do not have"),
+    "TURN domain with a caddy lacking layer 4": (
+        {"caddy_binary_src": str(binaries.cached("caddy", binaries.CADDY_VERSION))},
+        "no caddy.listeners.layer4"),
     "domain with a scheme": ({"flowspace_livekit_domain": "https://livekit.example"},
                              'flowspace_livekit_domain="https://livekit.example"'),
     "short LiveKit secret": (

@@ -3,7 +3,13 @@
 Production installs release packages or tarballs; GitHub downloads are unreachable here, so the
 lab builds the same upstream versions from the Go module proxy and caches them by version.
 
-    python -m labkit binaries caddy livekit-server   -> prints the paths of the cached binaries
+    python -m labkit binaries caddy-layer4 livekit-server   -> prints the paths of the cached binaries
+    python -m labkit binaries --arch arm64 caddy-layer4     -> the same, for another architecture
+
+`caddy` is the stock build (what Caddy's packages hold: the lab's apt repository stand-in packs
+it); `caddy-layer4` adds the layer-4 module (github.com/mholt/caddy-l4) that routes TLS by SNI
+on port 443, for TURN over TLS beside the HTTPS sites. Its module set and every dependency's
+hash are pinned in caddy_layer4/ (go.mod, go.sum): the same recipe builds production's.
 """
 
 import os
@@ -18,6 +24,7 @@ from labkit.lab import build_log, go_toolchain, paths
 
 # The caddy the lab and tests install; keep in step with roles/caddy's caddy_version.
 CADDY_VERSION = "2.11.9"
+CADDY_LAYER4 = Path(__file__).with_name("caddy_layer4")  # caddy + caddy-l4, versions in its go.mod
 # The livekit-server the lab and tests install; keep in step with roles/livekit's livekit_version.
 # (Later 1.13 releases replace pion modules with forks the Go module proxy does not serve.)
 LIVEKIT_VERSION = "1.13.5"
@@ -32,36 +39,43 @@ def cached(name: str, version: str, arch: str | None = None) -> Path:
     return paths.cache_dir() / "bin" / f"{name}-{version}-linux-{arch or goarch()}"
 
 
-def go_install(package: str, version: str, target: Path, arch: str | None = None) -> Path:
-    """`go install package@vVERSION` for linux/ARCH (default: this machine's) into target,
-    unless it is already there."""
+def go_build(name: str, version: str, target: Path, command: list[str], *, cwd: Path | None = None,
+             arch: str | None = None) -> Path:
+    """Run a go build command (it writes into its GOPATH/bin, or to -o OUTPUT) for linux/ARCH
+    (default: this machine's), unless target is already there."""
     if target.exists():
         return target
     go = go_toolchain.go()
     arch = arch or goarch()
     target.parent.mkdir(parents=True, exist_ok=True)
-    name = target.name.split(f"-{version}")[0]
     print(f"[flowspace] building {name} {version} for linux/{arch} from the Go module proxy "
           f"(about 3 minutes, once per machine; log: {build_log.log_path(name)})",
           file=sys.stderr, flush=True)
     module_cache = subprocess.run([go, "env", "GOMODCACHE"], capture_output=True, text=True,
                                   check=True).stdout.strip()
+    partial = target.with_name(target.name + ".partial")
     with tempfile.TemporaryDirectory() as gopath:
         # GOTOOLCHAIN=local: the go chosen above builds, it never switches to another. Go
         # refuses GOBIN for cross-compiled installs; they land in GOPATH/bin/linux_<arch>.
         env = {**os.environ, "GOPATH": gopath, "GOMODCACHE": module_cache, "GOOS": "linux",
                "GOARCH": arch, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local"}
         env.pop("GOBIN", None)
-        build_log.run_logged([go, "install", f"{package}@v{version}"], name,
-                             f"building {name} {version} for linux/{arch}", env=env)
-        folder = Path(gopath) / "bin"
-        built = folder / Path(package).name
-        if not built.exists():
-            built = folder / f"linux_{arch}" / Path(package).name
-        partial = target.with_name(target.name + ".partial")
-        shutil.move(built, partial)
+        argv = [go, *[part.replace("{OUTPUT}", str(partial)) for part in command]]
+        build_log.run_logged(argv, name, f"building {name} {version} for linux/{arch}", env=env, cwd=cwd)
+        if not partial.exists():
+            folder = Path(gopath) / "bin"
+            built = folder / command[-1].split("@")[0].rsplit("/", 1)[-1]
+            if not built.exists():
+                built = folder / f"linux_{arch}" / built.name
+            shutil.move(built, partial)
         partial.rename(target)
     return target
+
+
+def go_install(package: str, version: str, target: Path, arch: str | None = None) -> Path:
+    """`go install package@vVERSION` into target."""
+    name = target.name.split(f"-{version}")[0]
+    return go_build(name, version, target, ["install", f"{package}@v{version}"], arch=arch)
 
 
 def caddy(arch: str | None = None) -> Path:
@@ -69,15 +83,29 @@ def caddy(arch: str | None = None) -> Path:
                       cached("caddy", CADDY_VERSION, arch), arch)
 
 
+def caddy_layer4(arch: str | None = None) -> Path:
+    """caddy with the layer-4 module, from the pinned recipe in caddy_layer4/."""
+    target = cached("caddy-layer4", CADDY_VERSION, arch)
+    return go_build("caddy-layer4", CADDY_VERSION, target, ["build", "-trimpath", "-o", "{OUTPUT}", "."],
+                    cwd=CADDY_LAYER4, arch=arch)
+
+
 def livekit_server(arch: str | None = None) -> Path:
     return go_install("github.com/livekit/livekit-server/cmd/server", LIVEKIT_VERSION,
                       cached("livekit-server", LIVEKIT_VERSION, arch), arch)
 
 
-BUILDERS = {"caddy": caddy, "livekit-server": livekit_server}
+BUILDERS = {"caddy": caddy, "caddy-layer4": caddy_layer4, "livekit-server": livekit_server}
 
 def main(argv: list[str]) -> int:
-    """binaries [caddy] [livekit-server]: build what is missing, print each binary's path."""
+    """binaries [--arch amd64|arm64] [NAME...]: build what is missing, print each binary's path."""
+    arch = None
+    if argv[:1] == ["--arch"]:
+        if len(argv) < 2 or argv[1] not in set(GOARCH.values()):
+            print(f"[flowspace] error: --arch takes one of {', '.join(sorted(set(GOARCH.values())))}",
+                  file=sys.stderr)
+            return 2
+        arch, argv = argv[1], argv[2:]
     unknown = [name for name in argv if name not in BUILDERS]
     if unknown:
         print(f"[flowspace] error: unknown binary {', '.join(unknown)} (known: {', '.join(BUILDERS)})",
@@ -85,7 +113,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         for name in argv or sorted(BUILDERS):
-            print(BUILDERS[name]())
+            print(BUILDERS[name](arch))
     except (build_log.StepFailed, RuntimeError, OSError) as err:
         print(f"[flowspace] error: {err}", file=sys.stderr)
         return 1

@@ -8,7 +8,7 @@ from labkit.lab import hosts
 from labkit.lab.inventory import Inventory
 from labkit.standins import pebble, vercel_emulator
 
-SITE_NAME_VARIABLES = ("flowspace_socket_domain", "flowspace_livekit_domain")
+SITE_NAME_VARIABLES = ("flowspace_socket_domain", "flowspace_livekit_domain", "flowspace_turn_domain")
 
 
 def up() -> list[hosts.Host]:

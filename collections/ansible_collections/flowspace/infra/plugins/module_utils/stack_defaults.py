@@ -5,4 +5,6 @@ STACK_DEFAULTS = {
     # The Socket.io server and LiveKit's API listen here on loopback, behind Caddy.
     "socket_port": 3001,
     "livekit_port": 7880,
+    # LiveKit takes the TURN streams the edge relays (TLS ended at the edge) here.
+    "turn_tls_port": 5349,
 }
