@@ -68,7 +68,7 @@ class SiteHost:
             livekit_key=(self.credentials / "api_key").read_text().strip(),
             livekit_secret=(self.credentials / "api_secret").read_text().strip(),
             socket_secret=(self.credentials / "socket" / "auth_secret").read_text().strip(),
-            vercel=self.vercel, vercel_project=PROJECT,
+            vercel=self.vercel, vercel_project=PROJECT, turn_domain=self.turn_domain,
         )
 
     def check(self) -> dict:

@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from ansible_run import run_playbook
+from labkit.clients import browser as browser_client
 from labkit.clients import socket_tokens
 from labkit.clients.browser import Browser, csp_of
 from labkit.clients.livekit_clients import LiveKitClients
@@ -65,15 +66,13 @@ def player_token(stack, name: str, space: str) -> str:
 
 
 def join_space(page, stack, name: str, space: str) -> dict:
-    arguments = {"url": f"https://{stack.socket_domain}", "token": player_token(stack, name, space),
-                 "spaceId": space, "name": name}
-    return page.evaluate("a => flowspace.joinSpace(a)", arguments)
+    return browser_client.join_space(page, f"https://{stack.socket_domain}", player_token(stack, name, space),
+                                     space, name)
 
 
 def join_room(page, stack, identity: str, room: str) -> dict:
     token = livekit_clients(stack).token(identity, room)
-    arguments = {"url": f"wss://{stack.livekit_domain}", "token": token}
-    return page.evaluate("a => flowspace.joinRoom(a)", arguments)
+    return browser_client.join_room(page, f"wss://{stack.livekit_domain}", token)
 
 
 def events_named(page, name: str, seconds: float = 10) -> list:

@@ -1,7 +1,7 @@
 """The deployed stack as its users meet it: each site over HTTPS with its certificate, two
-Socket.io players in a space, two LiveKit participants in a room, and the Vercel project's
-environment. `./flowspace lab` prints this after converging; the end-to-end tests assert on
-the same findings.
+Socket.io players in a space, two LiveKit participants in a room, two browser pages doing both,
+and the Vercel project's environment. `./flowspace lab` prints this after converging; the
+end-to-end tests assert on the same findings.
 
     python -m labkit stack-check       (the lab: inventories/lab, Pebble, the Vercel emulator)
 """
@@ -36,6 +36,15 @@ class Stack:
     socket_secret: str  # the key the app signs the socket server's join tokens with
     vercel: EmulatorClient
     vercel_project: str
+    turn_domain: str = ""  # TURN over TLS, when the stack has it
+
+
+def app_policy(stack: Stack) -> str:
+    """The app's Content-Security-Policy as the Vercel play writes it into vercel.json
+    (playbooks/vercel.yml's connect-src; tests/test_browsers.py reads the rendered file)."""
+    sources = [f"{scheme}://{domain}" for domain in (stack.socket_domain, stack.livekit_domain)
+               for scheme in ("https", "wss")]
+    return "connect-src " + " ".join(["'self'", *sources])
 
 
 def sites(stack: Stack) -> list[dict]:
@@ -95,6 +104,38 @@ def livekit_join(stack: Stack, seconds: float = 30) -> dict:
     return {"room": room, **heard, "ok": heard["exit"] == 0 and heard.get("from") == "speaker"}
 
 
+def browser_visit(stack: Stack) -> dict:
+    """Two headless Chromium pages at the app origin, under the app's policy, meet in a space
+    and hear each other in a LiveKit room (labkit/clients/browser.py)."""
+    from labkit.clients import browser  # noqa: PLC0415 - Playwright only when this check runs
+
+    space = room = f"check-browser-{uuid.uuid4().hex[:8]}"
+    domains = (stack.socket_domain, stack.livekit_domain, stack.turn_domain)
+    names = {domain: stack.address for domain in domains if domain}
+    clients = LiveKitClients(stack.livekit_domain, stack.address, stack.ca_file,
+                             stack.livekit_key, stack.livekit_secret)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="flowspace-browser-") as work:
+        chromium = browser.Browser(Path(work), names, stack.ca_file)
+        try:
+            pages = [chromium.page(stack.app_origin, app_policy(stack)) for _ in range(2)]
+            for number, page in enumerate(pages):
+                name = f"Page {number}"
+                token = socket_tokens.sign(stack.socket_secret, f"browser-{number}", name, [space])
+                joined = browser.join_space(page, f"https://{stack.socket_domain}", token, space, name)
+                room_token = clients.token(f"page-{number}", room)
+                browser.join_room(page, f"wss://{stack.livekit_domain}", room_token)
+            levels = [round(page.evaluate("flowspace.heardLevel(3000)"), 2) for page in pages]
+            violations = [v for page in pages for v in page.evaluate("flowspace.violations()")]
+            for page in pages:
+                page.evaluate("flowspace.leave()")
+        finally:
+            chromium.close()
+    return {"members": len(joined["members"]), "levels": levels, "violations": violations,
+            "seconds": round(time.monotonic() - started, 2),
+            "ok": len(joined["members"]) == 2 and min(levels) > 0.05 and not violations}
+
+
 def vercel_environment(stack: Stack) -> dict:
     """The project's production variables (values of secrets left out) and its deployments."""
     project = stack.vercel.call("GET", f"/v9/projects/{stack.vercel_project}").body
@@ -117,7 +158,7 @@ def check(stack: Stack) -> dict:
     """Every check; one that raises is reported as failed with its error, the rest still run."""
     findings = {}
     for name, run in (("sites", sites), ("socket", socket_round_trip), ("livekit", livekit_join),
-                      ("vercel", vercel_environment)):
+                      ("browser", browser_visit), ("vercel", vercel_environment)):
         try:
             findings[name] = run(stack)
         except Exception as error:  # noqa: BLE001 - a failed check is a finding, not a crash
@@ -150,6 +191,11 @@ def report(findings: dict) -> str:
         f"two participants joined room {media['room']} after {media.get('connected_after')} s; "
         f"the listener heard {media['frames']} frames of the speaker's tone (peak {media['peak']}) "
         f"within {media.get('elapsed')} s")))
+    seen = findings["browser"]
+    lines.append(f"{mark[seen['ok']]} browser: " + (seen.get("error") or (
+        f"two Chromium pages at the app origin met in a space ({seen['members']} members) and heard each "
+        f"other in a room (levels {seen['levels']}), {len(seen['violations'])} CSP violation(s), "
+        f"{seen['seconds']} s")))
     app = findings["vercel"]
     lines.append(f"{mark[app['ok']]} vercel: " + (app.get("error") or (
         f"project {app['project']}, {app['deployments']} deployment(s), the latest "
@@ -176,6 +222,7 @@ def lab_stack() -> Stack:
         socket_secret=(socket_keys / "auth_secret").read_text().strip(),
         vercel=EmulatorClient(vercel_emulator.LAB_URL, vercel_emulator.LAB_TOKEN),
         vercel_project=vercel_emulator.LAB_PROJECT,
+        turn_domain=lab.value(name, "flowspace_turn_domain") or "",
     )
 
 

@@ -32,6 +32,17 @@ FLAGS = [
 ]
 
 
+def join_space(page: Page, url: str, token: str, space: str, name: str) -> dict:
+    """The page's player joins `space` on the Socket.io server at `url`; the server's answer."""
+    arguments = {"url": url, "token": token, "spaceId": space, "name": name}
+    return page.evaluate("a => flowspace.joinSpace(a)", arguments)
+
+
+def join_room(page: Page, url: str, token: str) -> dict:
+    """The page joins the LiveKit room its token names and publishes its (fake) microphone."""
+    return page.evaluate("a => flowspace.joinRoom(a)", {"url": url, "token": token})
+
+
 def build_client() -> Path:
     """The bundled client (esbuild, offline from tests/browser/node_modules)."""
     subprocess.run(["npm", "run", "--silent", "build"], cwd=CLIENT_DIR, check=True, capture_output=True)
