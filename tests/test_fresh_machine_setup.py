@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 SETUP_ROOT = "/srv/flowspace"
 EXPECTED_MISSING = {"debootstrap", "openssh-client", "iproute2", "docker.io", "pebble",
-                    "redis-server", "nodejs", "npm", "gpg", "python3-venv"}
+                    "redis-server", "nodejs", "npm", "gpg", "chromium", "libnss3-tools", "python3-venv"}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,8 @@ def test_as_root_it_installs_the_engine_and_everything_else(bare_machine) -> Non
     assert "installing Debian packages: " in result.stderr
     assert "docker.io" in result.stderr
     for command in (["dockerd", "--version"], ["pebble-challtestsrv", "-h"], ["redis-server", "--version"],
-                    ["node", "--version"], ["debootstrap", "--version"]):
+                    ["node", "--version"], ["debootstrap", "--version"], ["chromium", "--version"],
+                    ["sh", "-c", "command -v certutil"]):
         ran = docker(bare_machine, *command)
         assert "not found" not in ran.stderr + ran.stdout and ran.returncode in (0, 2), (command, ran)
     again = setup_step(bare_machine, "missing_host_packages")
