@@ -76,7 +76,8 @@ class Browser:
             f"exec unshare --mount --propagation private sh -c "
             f"'mount --bind \"$0\" /etc/hosts && exec {CHROMIUM} \"$@\"' {hosts} \"$@\"\n")
         launcher.chmod(0o755)
-        self.client = build_client()
+        self._index = (CLIENT_DIR / "index.html").read_text()
+        self._client = build_client().read_text()
         self._playwright = sync_playwright().start()
         self._browser = self._playwright.chromium.launch(
             executable_path=str(launcher), args=FLAGS, env={"HOME": str(self.home), "PATH": "/usr/bin:/bin"})
@@ -85,16 +86,14 @@ class Browser:
         """A page at `origin` with the lab client loaded, served under `csp`; console lines are
         kept in page.console_lines."""
         context = self._browser.new_context(ignore_https_errors=False)
-        index = (CLIENT_DIR / "index.html").read_text()
-        client = self.client.read_text()
 
         def serve(route) -> None:
             path = route.request.url[len(origin):] or "/"
             if path == "/":
-                route.fulfill(status=200, body=index, content_type="text/html",
+                route.fulfill(status=200, body=self._index, content_type="text/html",
                               headers={"Content-Security-Policy": csp})
             elif path == "/client.js":
-                route.fulfill(status=200, body=client, content_type="text/javascript")
+                route.fulfill(status=200, body=self._client, content_type="text/javascript")
             else:
                 route.fulfill(status=404, body="not found")
 
