@@ -51,7 +51,8 @@ def write_inventory(path: Path, hosts: dict[str, dict]) -> Path:
                 "oci": {
                     "hosts": hosts,
                     "children": {
-                        group: {"hosts": dict.fromkeys(hosts)} for group in ("edge", "livekit", "socket")
+                        **{group: {"hosts": dict.fromkeys(hosts)} for group in ("edge", "livekit", "socket")},
+                        "redis": {"hosts": {}},  # one host: no Redis
                     },
                 }
             }

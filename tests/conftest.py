@@ -63,6 +63,19 @@ def sites(tmp_path_factory, request):
         stack.remove()
 
 
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    """The stack scaled out over three hosts (tests/cluster_stack.py), converged once."""
+    from cluster_stack import Cluster  # noqa: PLC0415
+
+    made = Cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        made.first = made.converge()
+        yield made
+    finally:
+        made.remove()
+
+
 def production_install_vars(base_url: str) -> dict:
     """The roles' default install methods, with only the sources' base URLs pointed at the mirror."""
     from labkit.mirror import site  # noqa: PLC0415

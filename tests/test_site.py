@@ -28,7 +28,7 @@ CADDY_DROP_IN = "/etc/systemd/system/caddy.service.d/50-flowspace.conf"
 LIVEKIT_CONFIG = "/etc/livekit/livekit.yaml"
 LIVEKIT_KEYS = "/etc/livekit/keys.yaml"
 LIVEKIT_UNIT = "/etc/systemd/system/livekit.service"
-SOCKET_UNIT = "/etc/systemd/system/flowspace-socket.service"
+SOCKET_UNIT = "/etc/systemd/system/flowspace-socket@.service"
 SOCKET_ENV = "/opt/flowspace-socket/shared/flowspace-socket.env"
 SOCKET_CURRENT = "/opt/flowspace-socket/current"
 VERCEL_SYNC = "Sync the project's environment variables"
@@ -158,10 +158,13 @@ BATCHES = {
         Drift("socket settings changed", f"echo 'CHAT_MAX_LENGTH=1' >> {SOCKET_ENV}",
               f"grep -q CHAT_MAX_LENGTH=1 {SOCKET_ENV}", "socket_server : Write the settings"),
         Drift("socket unit edited", f"sed -i 's/^MemoryMax=.*/MemoryMax=64M/' {SOCKET_UNIT}",
-              f"grep -q MemoryMax=64M {SOCKET_UNIT}", "socket_server : Install the systemd unit"),
-        Drift("socket server stopped", "systemctl stop flowspace-socket",
-              "! systemctl is-active -q flowspace-socket", "socket_server : Run the service now and at boot",
-              ("socket_server : Run the service now and at boot", "socket_server : Restart the service")),
+              f"grep -q MemoryMax=64M {SOCKET_UNIT}",
+              "socket_server : Install the systemd unit (a template, one instance per process)"),
+        Drift("socket server stopped", "systemctl stop flowspace-socket@1",
+              "! systemctl is-active -q flowspace-socket@1",
+              "socket_server : Run the processes now and at boot",
+              ("socket_server : Run the processes now and at boot",
+               "socket_server : Restart the processes for a new release, settings or unit")),
         Drift("socket release link removed", f"rm {SOCKET_CURRENT}", f"! test -e {SOCKET_CURRENT}",
               "socket_server : Point current at the release"),
         Drift("Vercel value changed", vercel_edit("NEXT_PUBLIC_SOCKET_URL", "https://old.example"),
@@ -179,7 +182,7 @@ BATCHES = {
               f"grep -q 'edited on the host' {SOCKET_CURRENT}/dist/socket-server.js",
               "socket_server : Report the release files a real run would ship again",
               ("socket_server : Ship the release again over files changed on the host",
-               "socket_server : Restart the service")),
+               "socket_server : Restart the processes for a new release, settings or unit")),
         Drift("Caddyfile deleted", f"rm {CADDYFILE}", f"! test -e {CADDYFILE}",
               "caddy : Write the Caddyfile"),
         Drift("livekit unit edited", f"sed -i 's/^MemoryMax=.*/MemoryMax=64M/' {LIVEKIT_UNIT}",
@@ -272,7 +275,8 @@ WATCHED_FILES = (SSHD_DROP_IN, CADDYFILE, LIVEKIT_CONFIG, LIVEKIT_KEYS, SOCKET_E
 def host_fingerprint(site: SiteHost) -> str:
     """The files and processes bad input must leave alone."""
     files = site.host.exec("sha256sum", *WATCHED_FILES, check=False).stdout
-    pids = site.host.exec("systemctl", "show", "-P", "MainPID", "caddy", "livekit", "flowspace-socket").stdout
+    pids = site.host.exec("systemctl", "show", "-P", "MainPID", "caddy", "livekit",
+                          "flowspace-socket@1").stdout
     return files + pids + site.host.exec("readlink", SOCKET_CURRENT, check=False).stdout
 
 

@@ -24,8 +24,10 @@ class PinnedResolver(AbstractResolver):
         pass
 
 
-def pinned_session(name: str, address: str, ca_file: str) -> aiohttp.ClientSession:
-    """Create inside a running event loop; close it when done."""
+def pinned_session(name: str, address: str, ca_file: str, source: str | None = None) -> aiohttp.ClientSession:
+    """Create inside a running event loop; close it when done. With `source`, connections leave
+    from that local address (a client on another machine, as the edge sees it)."""
     connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=ca_file),
-                                     resolver=PinnedResolver(name, address))
+                                     resolver=PinnedResolver(name, address),
+                                     local_addr=(source, 0) if source else None)
     return aiohttp.ClientSession(connector=connector)

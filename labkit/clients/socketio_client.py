@@ -21,25 +21,28 @@ TIMEOUT = 10
 class Player:
     """A Socket.io client over WebSocket that records every event it receives."""
 
-    def __init__(self, url: str, address: str, ca_file: str, origin: str | None, token: str | None = None):
+    def __init__(self, url: str, address: str, ca_file: str, origin: str | None, token: str | None = None,
+                 *, source: str | None = None):
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self.events: asyncio.Queue | None = None
         try:
-            self._run(self._connect(url, address, ca_file, origin, token))
+            self._run(self._connect(url, (address, source), ca_file, origin, token))
         except BaseException:
             self._stop_loop()
             raise
 
-    async def _connect(self, url: str, address: str, ca_file: str, origin: str | None,
+    async def _connect(self, url: str, route: tuple[str, str | None], ca_file: str, origin: str | None,
                        token: str | None) -> None:
-        self._session = pinned_session(urlsplit(url).hostname, address, ca_file)
+        """`route`: the edge's address, and the local address to leave from (None: any)."""
+        self._session = pinned_session(urlsplit(url).hostname, route[0], ca_file, source=route[1])
         self.events = asyncio.Queue()
         # aiohttp sends no Origin unless told; browsers always do, so tests name one.
         self.client = socketio.AsyncClient(http_session=self._session, reconnection=False,
                                            websocket_extra_options={"origin": origin} if origin else {})
-        for event in ("space:member-joined", "space:member-left", "players:moved", "chat:message"):
+        for event in ("space:member-joined", "space:member-left", "players:moved", "chat:message",
+                      "disconnect"):
             self.client.on(event, self._recorder(event))
         try:
             await self.client.connect(url, transports=["websocket"], wait_timeout=TIMEOUT,
@@ -49,8 +52,8 @@ class Player:
             raise
 
     def _recorder(self, event: str):
-        async def record(payload) -> None:
-            self.events.put_nowait((event, payload))
+        async def record(*payload) -> None:  # (disconnect gives a reason, or nothing on older clients)
+            self.events.put_nowait((event, payload[0] if payload else None))
         return record
 
     def _run(self, coroutine, timeout: float = TIMEOUT + 5):
@@ -60,11 +63,15 @@ class Player:
         return self._run(self.client.call(event, payload, timeout=TIMEOUT))
 
     def next(self, event: str, timeout: float = 5) -> dict:
-        async def wait() -> dict:
+        return self.next_event((event,), timeout)[1]
+
+    def next_event(self, events: tuple[str, ...], timeout: float = 5) -> tuple[str, dict]:
+        """The next of `events` received (others before it are skipped): (name, payload)."""
+        async def wait() -> tuple[str, dict]:
             while True:
                 name, payload = await asyncio.wait_for(self.events.get(), timeout)
-                if name == event:
-                    return payload
+                if name in events:
+                    return name, payload
         return self._run(wait(), timeout + 5)
 
     def next_move_of(self, player: str, timeout: float = 5) -> dict:
@@ -76,6 +83,10 @@ class Player:
                 if move["id"] == player:
                     return move
         raise TimeoutError(f"no move of {player} within {timeout} s")
+
+    @property
+    def connected(self) -> bool:
+        return self.client.connected
 
     def close(self) -> None:
         async def disconnect() -> None:

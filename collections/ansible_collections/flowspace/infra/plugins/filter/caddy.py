@@ -18,7 +18,7 @@ description:
 positional: _input, option_keys
 options:
   _input:
-    description: The sites (C(domain), C(upstream), optional C(options) dict).
+    description: The sites (C(domain), C(upstream) or a list of them, optional C(options) dict).
     type: list
     elements: dict
     required: true
@@ -54,6 +54,20 @@ def _upstream_error(upstream):
     return None
 
 
+def _upstreams_errors(upstreams):
+    if isinstance(upstreams, list):
+        if not upstreams:
+            return ["upstream list is empty"]
+        errors = [_upstream_error(upstream) for upstream in upstreams]
+        if len(set(map(str, upstreams))) < len(upstreams):
+            errors.append(f"upstream list {upstreams!r} names one upstream twice")
+        return errors
+    return [_upstream_error(upstreams)]
+
+
+LB_POLICIES = ("random", "round_robin", "least_conn", "first", "ip_hash", "client_ip_hash", "uri_hash")
+
+
 def _option_errors(options, option_keys):
     if not isinstance(options, dict):
         return [f"options must be a dict, got {type(options).__name__}"]
@@ -63,6 +77,9 @@ def _option_errors(options, option_keys):
         "health_uri": lambda v: isinstance(v, str) and v.startswith("/") and SAFE_TEXT.match(v)
         and " " not in v,
         "health_interval": lambda v: isinstance(v, str) and DURATION.match(v),
+        "lb_policy": lambda v: v == "" or v in LB_POLICIES,
+        "lb_try_duration": lambda v: v == "" or isinstance(v, str) and DURATION.match(v),
+        "fail_duration": lambda v: v == "" or isinstance(v, str) and DURATION.match(v),
         "stream_close_delay": lambda v: isinstance(v, str) and DURATION.match(v),
         "max_body_size": lambda v: isinstance(v, str) and SIZE.match(v),
         "hsts_max_age": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
@@ -72,6 +89,9 @@ def _option_errors(options, option_keys):
     hints = {
         "health_uri": "a path starting with /",
         "health_interval": "a duration such as 10s",
+        "lb_policy": f"empty (Caddy's default) or one of {', '.join(LB_POLICIES)}",
+        "lb_try_duration": "empty or a duration such as 5s",
+        "fail_duration": "empty or a duration such as 30s",
         "stream_close_delay": "a duration such as 5m",
         "max_body_size": "a size such as 10MB",
         "hsts_max_age": "seconds, an integer >= 0",
@@ -104,7 +124,7 @@ def caddy_site_errors(sites, option_keys):
         unknown = sorted(set(site) - {"domain", "upstream", "options"})
         if unknown:
             errors.append(f"{name}: unknown key(s) {', '.join(unknown)} (known: domain, upstream, options)")
-        problems = [_domain_error(site.get("domain")), _upstream_error(site.get("upstream"))]
+        problems = [_domain_error(site.get("domain")), *_upstreams_errors(site.get("upstream"))]
         problems += _option_errors(site.get("options", {}), option_keys)
         errors += [f"{name}: {problem}" for problem in problems if problem]
         domain = str(site.get("domain", "")).lower().rstrip(".")

@@ -1,9 +1,11 @@
 """Filters for the stack's port model: the public ports roles declare for the firewall.
 
 A declaration is a dict: port (int), optional port_end (int, inclusive), protocol (tcp|udp),
-purpose (short text shown in firewall rule comments).
+purpose (short text shown in firewall rule comments), and for a port between the stack's own
+hosts, sources (the IPv4 addresses or networks allowed in).
 """
 
+import ipaddress
 import re
 
 DOCUMENTATION = r"""
@@ -15,7 +17,7 @@ description:
 positional: _input
 options:
   _input:
-    description: The declarations (C(port), C(port_end), C(protocol), C(purpose)).
+    description: The declarations (C(port), C(port_end), C(protocol), C(purpose), optional C(sources)).
     type: list
     elements: dict
     required: true
@@ -54,7 +56,7 @@ def port_declaration_errors(declarations):
         if not isinstance(entry, dict):
             errors.append(f"{where}: must be a dict with port, protocol and purpose")
             continue
-        unknown = sorted(set(entry) - {"port", "port_end", "protocol", "purpose"})
+        unknown = sorted(set(entry) - {"port", "port_end", "protocol", "purpose", "sources"})
         if unknown:
             errors.append(f"{where}: unknown key(s) {', '.join(unknown)}")
         port, end = entry.get("port"), entry.get("port_end")
@@ -71,6 +73,8 @@ def port_declaration_errors(declarations):
                 f"{where}: purpose must be 1-60 letters, digits, spaces or .:/_-, "
                 f"got {entry.get('purpose')!r}"
             )
+        # A public port (no sources) is open to everyone.
+        errors += [f"{where}: {problem}" for problem in _source_errors(entry.get("sources", ["0.0.0.0/0"]))]
         if _is_port(port) and (end is None or _is_port(end)) and entry.get("protocol") in PROTOCOLS:
             spans.append((entry["protocol"], port, end or port, where))
     spans.sort()
@@ -79,6 +83,18 @@ def port_declaration_errors(declarations):
     ):
         if proto_a == proto_b and start_b <= end_a:
             errors.append(f"{where_a} and {where_b} overlap")
+    return errors
+
+
+def _source_errors(sources):
+    if not isinstance(sources, list) or not sources:
+        return [f"sources must be a non-empty list of IPv4 addresses or networks, got {sources!r}"]
+    errors = []
+    for source in sources:
+        try:
+            ipaddress.IPv4Network(str(source), strict=True)
+        except ValueError:
+            errors.append(f"source {source!r} is not an IPv4 address or network")
     return errors
 
 

@@ -7,4 +7,6 @@ STACK_DEFAULTS = {
     "livekit_port": 7880,
     # LiveKit takes the TURN streams the edge relays (TLS ended at the edge) here.
     "turn_tls_port": 5349,
+    # Redis (scale-out only: a redis group in the inventory), for socket processes and LiveKit nodes.
+    "redis_port": 6379,
 }

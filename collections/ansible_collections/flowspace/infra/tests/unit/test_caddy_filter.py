@@ -4,8 +4,8 @@ import pytest
 
 from ansible_collections.flowspace.infra.plugins.filter.caddy import caddy_site_errors
 
-OPTION_KEYS = ["health_uri", "health_interval", "max_body_size", "stream_close_delay",
-               "hsts_max_age", "headers", "extra_directives"]
+OPTION_KEYS = ["health_uri", "health_interval", "lb_policy", "lb_try_duration", "fail_duration",
+               "max_body_size", "stream_close_delay", "hsts_max_age", "headers", "extra_directives"]
 GOOD = {"domain": "socket.example.com", "upstream": "127.0.0.1:3001"}
 
 
@@ -13,7 +13,9 @@ def test_valid_sites_have_no_errors() -> None:
     sites = [GOOD, {"domain": "livekit.example.com", "upstream": "localhost:7880",
                     "options": {"health_uri": "/healthz", "max_body_size": "20MB", "hsts_max_age": 0,
                                 "headers": {"X-Robots-Tag": "noindex"}, "stream_close_delay": "10m"}},
-             {"domain": "v6.example.com", "upstream": "[::1]:8080"}]
+             {"domain": "v6.example.com", "upstream": "[::1]:8080"},
+             {"domain": "balanced.example.com", "upstream": ["10.0.0.2:3001", "10.0.0.3:3001"],
+              "options": {"lb_policy": "client_ip_hash", "lb_try_duration": "5s"}}]
     assert caddy_site_errors(sites, OPTION_KEYS) == []
 
 
@@ -25,6 +27,11 @@ def test_valid_sites_have_no_errors() -> None:
     ({**GOOD, "upstream": "127.0.0.1"}, "must be host:port"),
     ({**GOOD, "upstream": "127.0.0.1:70000"}, "no valid port"),
     ({**GOOD, "upstream": "bad host:80"}, "no valid host"),
+    ({**GOOD, "upstream": []}, "upstream list is empty"),
+    ({**GOOD, "upstream": ["10.0.0.2:3001", "10.0.0.2"]}, "'10.0.0.2' must be host:port"),
+    ({**GOOD, "upstream": ["10.0.0.2:3001", "10.0.0.2:3001"]}, "names one upstream twice"),
+    ({**GOOD, "options": {"lb_policy": "sticky"}}, "lb_policy='sticky' is not empty"),
+    ({**GOOD, "options": {"lb_try_duration": 5}}, "lb_try_duration=5 is not empty or a duration"),
     ({**GOOD, "upsteam": "x"}, "unknown key(s) upsteam"),
     ({**GOOD, "options": {"websockets": True}}, "unknown option 'websockets'"),
     ({**GOOD, "options": {"max_body_size": "ten"}}, "max_body_size='ten' is not a size"),

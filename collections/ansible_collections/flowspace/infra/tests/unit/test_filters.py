@@ -47,8 +47,23 @@ def test_valid_declarations_have_no_errors() -> None:
         {"port": 443, "protocol": "tcp", "purpose": "caddy https"},
         {"port": 443, "protocol": "udp", "purpose": "caddy http/3"},
         {"port": 50000, "port_end": 60000, "protocol": "udp", "purpose": "livekit ICE"},
+        {"port": 6379, "protocol": "tcp", "purpose": "redis", "sources": ["10.0.0.3", "10.0.1.0/24"]},
     ]
     assert port_declaration_errors(ports) == []
+
+
+def test_sources_must_be_ipv4_addresses_or_networks() -> None:
+    errors = port_declaration_errors([
+        {"port": 6379, "protocol": "tcp", "purpose": "redis", "sources": []},
+        {"port": 3001, "protocol": "tcp", "purpose": "socket",
+         "sources": ["10.0.0.3", "edge", "10.0.0.1/8"]},
+    ])
+    assert errors == [
+        "entry 0 (tcp/6379) for redis: sources must be a non-empty list of IPv4 addresses or networks,"
+        " got []",
+        "entry 1 (tcp/3001) for socket: source 'edge' is not an IPv4 address or network",
+        "entry 1 (tcp/3001) for socket: source '10.0.0.1/8' is not an IPv4 address or network",
+    ]
 
 
 def test_each_problem_is_named() -> None:

@@ -11,5 +11,5 @@ def test_ports_come_from_one_table():
 
 
 def test_an_unknown_name_is_refused_naming_the_known_ones():
-    with pytest.raises(AnsibleLookupError, match="redis_port.*known: socket_port, livekit_port"):
-        LookupModule().run(["redis_port"])
+    with pytest.raises(AnsibleLookupError, match="metrics_port.*known: socket_port, livekit_port"):
+        LookupModule().run(["metrics_port"])

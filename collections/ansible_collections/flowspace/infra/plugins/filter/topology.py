@@ -1,0 +1,84 @@
+"""Filters for the stack's topology: which address a service listens on, and which addresses
+its clients reach it at, worked out from the inventory's groups.
+
+A service whose every client is on its own host listens on loopback (a one-host inventory
+keeps working with no new variable); one with a client elsewhere listens on its host's private
+address: `flowspace_private_address`, else the address of the host's default route.
+"""
+
+from ansible.errors import AnsibleFilterError
+
+DOCUMENTATION = r"""
+name: listen_address
+short_description: The address a service on a host listens on, given the hosts of its clients
+description:
+  - C(127.0.0.1) when every client host is the host itself (or there is none); otherwise the
+    host's private address (C(flowspace_private_address), else its default route's address).
+positional: _input, clients, hostvars
+options:
+  _input:
+    description: The inventory name of the host the service runs on.
+    type: str
+    required: true
+  clients:
+    description: The inventory names of the hosts whose services connect to it.
+    type: list
+    elements: str
+    required: true
+  hostvars:
+    description: Ansible's C(hostvars).
+    type: dict
+    required: true
+"""
+
+LOOPBACK = "127.0.0.1"
+
+
+def private_address(host, hostvars):
+    """The address other hosts of the stack reach `host` at."""
+    if host not in hostvars:
+        raise AnsibleFilterError(f"{host} is not in the inventory")
+    variables = hostvars[host]
+    address = variables.get("flowspace_private_address") or ""
+    if not address:
+        facts = variables.get("ansible_facts") or {}
+        address = (facts.get("default_ipv4") or {}).get("address", "")
+    if not address:
+        raise AnsibleFilterError(
+            f"the private address of {host} is unknown: set flowspace_private_address for it, or "
+            "run with it in the play (its facts give the address of its default route)")
+    return str(address)
+
+
+def listen_address(host, clients, hostvars):
+    if any(client != host for client in clients):
+        return private_address(host, hostvars)
+    return LOOPBACK
+
+
+def upstreams(servers, clients, hostvars, port, instances_variable=""):
+    """`address:port` of every server process the clients reach: each server host at the
+    address it listens on, with `instances_variable` (a host variable, default 1) processes on
+    consecutive ports from `port`."""
+    found = []
+    for host in servers:
+        count = int(hostvars[host].get(instances_variable, 1)) if instances_variable else 1
+        address = listen_address(host, clients, hostvars)
+        found += [f"{address}:{int(port) + index}" for index in range(count)]
+    return found
+
+
+def client_sources(server, clients, hostvars):
+    """The private addresses of the client hosts other than the server itself: the sources its
+    firewall lets in."""
+    return sorted({private_address(client, hostvars) for client in clients if client != server})
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "private_address": private_address,
+            "listen_address": listen_address,
+            "upstreams": upstreams,
+            "client_sources": client_sources,
+        }

@@ -1,0 +1,49 @@
+"""The topology filters: loopback while every client shares the service's host, the private
+address (given, else the default route's) once one is elsewhere; the edge's upstreams."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.flowspace.infra.plugins.filter.topology import (
+    client_sources,
+    listen_address,
+    private_address,
+    upstreams,
+)
+
+HOSTVARS = {
+    "edge": {"ansible_facts": {"default_ipv4": {"address": "10.0.0.2"}}},
+    "socket-a": {"ansible_facts": {"default_ipv4": {"address": "10.0.0.3"}}, "socket_server_instances": 2},
+    "socket-b": {"flowspace_private_address": "10.0.1.4",
+                 "ansible_facts": {"default_ipv4": {"address": "192.0.2.4"}}},
+    "no-facts": {},
+}
+
+
+def test_one_host_stays_on_loopback() -> None:
+    assert listen_address("edge", ["edge"], HOSTVARS) == "127.0.0.1"
+    assert upstreams(["edge"], ["edge"], HOSTVARS, 3001) == ["127.0.0.1:3001"]
+    assert client_sources("edge", ["edge"], HOSTVARS) == []
+
+
+def test_a_client_elsewhere_moves_the_service_to_the_private_address() -> None:
+    assert listen_address("socket-a", ["edge"], HOSTVARS) == "10.0.0.3"
+    assert listen_address("socket-b", ["edge"], HOSTVARS) == "10.0.1.4", "the given address wins"
+    # The edge's own socket processes too, once another client exists.
+    assert listen_address("edge", ["edge", "socket-a"], HOSTVARS) == "10.0.0.2"
+
+
+def test_upstreams_count_each_hosts_processes() -> None:
+    assert upstreams(["socket-a", "socket-b"], ["edge"], HOSTVARS, 3001, "socket_server_instances") == [
+        "10.0.0.3:3001", "10.0.0.3:3002", "10.0.1.4:3001"]
+
+
+def test_sources_are_the_other_clients_private_addresses() -> None:
+    assert client_sources("socket-a", ["socket-a", "socket-b", "edge"], HOSTVARS) == ["10.0.0.2", "10.0.1.4"]
+
+
+def test_an_unknown_address_is_named() -> None:
+    with pytest.raises(AnsibleFilterError, match="private address of no-facts is unknown"):
+        private_address("no-facts", HOSTVARS)
+    with pytest.raises(AnsibleFilterError, match="ghost is not in the inventory"):
+        private_address("ghost", HOSTVARS)

@@ -1,0 +1,198 @@
+"""Scale-out on Redis (tests/cluster_stack.py): an edge that also runs Redis, two nodes each
+with two socket processes and a LiveKit node, converged by site.yml. Players spread over the
+processes and hosts yet meet in one space; LiveKit rooms land on both nodes and their
+participants hear each other through the one edge; Redis restarts and a node stops without
+the spaces breaking; each internal port answers only the hosts that use it.
+The node-stopping test runs last: it takes node-b down."""
+
+import contextlib
+import time
+
+from cluster_stack import CLIENT_SOURCES, HOSTS, address
+
+from labkit.checks import stack_check
+from labkit.clients.livekit_clients import LiveKitClients
+
+# How long players of a stopped node take to be back in their space through the edge: the
+# edge's health checks run every 2 s and a refused connection is retried elsewhere for 5 s.
+REJOIN_BOUND = 15
+
+
+def players_in(cluster, space: str, count: int = len(CLIENT_SOURCES)) -> list:
+    """`count` players, one per client source, all joined to `space`; each join must list every
+    player that joined before it, whichever process each is on."""
+    players = []
+    try:
+        for number in range(count):
+            player = cluster.player(f"P{number}", space, CLIENT_SOURCES[number])
+            players.append(player)
+            joined = player.ask("space:join", {"spaceId": space, "name": f"P{number}"})
+            assert joined["ok"] and not joined["partial"], joined
+            assert sorted(m["name"] for m in joined["members"]) == sorted(f"P{n}" for n in range(number + 1))
+            player.id = joined["self"]
+    except BaseException:
+        close(players)
+        raise
+    return players
+
+
+def close(players: list) -> None:
+    for player in players:
+        with contextlib.suppress(Exception):  # a player of a stopped node may be gone already
+            player.close()
+
+
+def everyone_sees(players: list, sender, step: str) -> None:
+    """`sender` moves and chats; every other player must see both."""
+    sender.ask("player:move", {"x": 7, "y": 8})
+    sender.ask("chat:message", {"text": f"hello after {step}"})
+    for player in players:
+        if player is sender:
+            continue
+        assert player.next_move_of(sender.id) == {"id": sender.id, "x": 7, "y": 8}, step
+        while (chat := player.next("chat:message"))["text"] != f"hello after {step}":
+            pass
+        assert chat["id"] == sender.id
+
+
+def connect(host, target: str, port: int) -> bool:
+    """Whether a TCP connection from `host` to target:port is accepted within 3 s."""
+    opened = host.exec("timeout", "3", "bash", "-c", f"exec 3<>/dev/tcp/{target}/{port}", check=False)
+    return opened.returncode == 0
+
+
+def test_the_scaled_out_stack_converges_and_users_reach_it(cluster) -> None:
+    assert cluster.first.returncode == 0, cluster.first.output[-4000:]
+    cluster.wait_for_certificates()
+    findings = stack_check.check(cluster.stack())
+    assert stack_check.passed(findings), stack_check.report(findings)
+    # Every process of every socket host is an upstream of the edge.
+    caddyfile = cluster.host("edge").exec("cat", "/etc/caddy/Caddyfile").stdout
+    for name in ("node-a", "node-b"):
+        for port in (3001, 3002):
+            assert f"{address(HOSTS[name][1])}:{port}" in caddyfile, caddyfile
+    assert "lb_policy client_ip_hash" in caddyfile
+
+
+def test_players_spread_over_processes_and_hosts_yet_share_the_space(cluster) -> None:
+    players = players_in(cluster, "plaza")
+    try:
+        per_process = cluster.process_connections()
+        used = {process for process, count in per_process.items() if count > 0}
+        assert sum(per_process.values()) == len(players), per_process
+        assert {process.split(":")[0] for process in used} == {"node-a", "node-b"}, per_process
+        assert len(used) >= 3, f"players landed on too few processes: {per_process}"
+        everyone_sees(players, players[0], "the first join")
+        everyone_sees(players, players[-1], "the last join")
+    finally:
+        close(players)
+
+
+def test_livekit_rooms_spread_over_both_nodes_and_participants_hear_each_other(cluster, tmp_path) -> None:
+    stack = cluster.stack()
+    clients = LiveKitClients(stack.livekit_domain, stack.address, stack.ca_file, stack.livekit_key,
+                             stack.livekit_secret)
+    from livekit import api  # noqa: PLC0415
+
+    rooms = [f"spread-{number}" for number in range(10)]
+    for room in rooms:
+        clients.server_api(lambda lk, room=room: lk.room.create_room(api.CreateRoomRequest(name=room)))
+    placed = cluster.room_nodes()
+    nodes = {placed[room] for room in rooms}
+    assert nodes == {"node-a", "node-b"}, placed
+    for node in ("node-a", "node-b"):
+        room = next(room for room in rooms if placed[room] == node)
+        heard = clients.exchange_audio(room, tmp_path)
+        assert heard["exit"] == 0 and heard["from"] == "speaker" and heard["frames"] >= 50, (node, heard)
+
+
+def test_redis_restarts_and_the_spaces_keep_working(cluster) -> None:
+    players = players_in(cluster, "through-a-restart", 4)
+    try:
+        restarted = cluster.host("edge").exec("systemctl", "restart", "redis-server", check=False)
+        assert restarted.returncode == 0, restarted.stderr
+        # During the restart: a chat sent now reaches at least its own process's players.
+        players[0].ask("chat:message", {"text": "during the restart"})
+        time.sleep(3)
+        assert all(player.connected for player in players), "a Redis restart disconnected players"
+        everyone_sees(players, players[1], "the Redis restart")
+        late = cluster.player("Late", "through-a-restart", CLIENT_SOURCES[5])
+        try:
+            joined = late.ask("space:join", {"spaceId": "through-a-restart", "name": "Late"})
+            assert not joined["partial"] and len(joined["members"]) == 5, joined
+        finally:
+            late.close()
+    finally:
+        close(players)
+
+
+def test_internal_ports_answer_only_the_hosts_that_use_them(cluster) -> None:
+    edge, node_a, node_b, outsider = (cluster.host("edge"), cluster.host("node-a"), cluster.host("node-b"),
+                                      cluster.outsider)
+    edge_ip, a_ip, b_ip = (address(HOSTS[name][1]) for name in ("edge", "node-a", "node-b"))
+    allowed = [(edge, a_ip, 3001), (edge, a_ip, 3002), (edge, b_ip, 3001), (edge, a_ip, 7880),
+               (edge, b_ip, 7880), (node_a, edge_ip, 6379), (node_b, edge_ip, 6379)]
+    refused = [(outsider, a_ip, 3001), (outsider, a_ip, 7880), (outsider, edge_ip, 6379),
+               (node_a, b_ip, 3001), (node_a, b_ip, 7880), (outsider, a_ip, 9464)]
+    assert [case[1:] for case in allowed if not connect(*case)] == []
+    assert [(case[0].name, *case[1:]) for case in refused if connect(*case)] == []
+    # Redis wants a user: the default one is off.
+    unauthenticated = node_a.exec("python3", "-c", (
+        f"import socket; s = socket.create_connection(('{edge_ip}', 6379), 3); s.sendall(b'PING\\r\\n');"
+        " print(s.recv(200).decode())"), check=False)
+    assert unauthenticated.stdout.startswith("-NOAUTH"), unauthenticated.stdout + unauthenticated.stderr
+
+
+def test_a_rerun_changes_nothing_and_drift_on_a_node_is_healed(cluster) -> None:
+    again = cluster.converge()
+    assert again.returncode == 0, again.output[-4000:]
+    assert again.changed_tasks == {}, again.changed_tasks
+    node_b = cluster.host("node-b")
+    node_b.exec("systemctl", "stop", "flowspace-socket@2")
+    node_b.exec("iptables", "-D", "INPUT", "-s", f"{cluster.edge_ip}/32", "-p", "tcp", "-m", "state",
+                "--state", "NEW", "-m", "tcp", "--dport", "3001:3002", "-m", "comment", "--comment",
+                "Socket.io from the edge", "-j", "ACCEPT")
+    report = cluster.drift_report()
+    assert report.returncode != 0 and cluster.hosts["node-b"].name in report.stdout, report.stdout[-3000:]
+    healed = cluster.converge()
+    assert healed.returncode == 0, healed.output[-4000:]
+    changed = healed.changed_names(node_b.name)
+    assert "Run the processes now and at boot" in changed, changed
+    assert "Load the rules where the live tables drifted from them" in changed, changed
+    assert connect(cluster.host("edge"), address(HOSTS["node-b"][1]), 3002)
+
+
+def test_a_stopped_node_sends_its_players_to_the_other_and_nobody_else_drops(cluster) -> None:
+    players = players_in(cluster, "node-down")
+    rejoined = []
+    try:
+        per_process = cluster.process_connections()
+        on_b = sum(count for process, count in per_process.items() if process.startswith("node-b"))
+        assert 0 < on_b < len(players), per_process
+        stopped = time.monotonic()
+        cluster.stop("node-b")
+        while sum(not p.connected for p in players) < on_b and time.monotonic() < stopped + REJOIN_BOUND:
+            time.sleep(0.2)
+        dropped = [player for player in players if not player.connected]
+        stayed = [player for player in players if player.connected]
+        assert len(dropped) == on_b, f"{len(dropped)} players dropped, {on_b} were on node-b"
+        # Each dropped player comes back as the app's client does: a new connection, the same join.
+        for player in dropped:
+            number = players.index(player)
+            again = cluster.player(f"P{number}", "node-down", CLIENT_SOURCES[number])
+            rejoined.append(again)
+            answer = again.ask("space:join", {"spaceId": "node-down", "name": f"P{number}"})
+            assert answer["ok"] and len(answer["members"]) == len(players), answer
+            again.id = answer["self"]
+        took = time.monotonic() - stopped
+        assert took < REJOIN_BOUND, f"rejoining took {took:.1f} s"
+        assert all(player.connected for player in stayed), "players of node-a were disconnected"
+        for player in stayed:
+            left, joined = set(), set()
+            while len(joined) < len(dropped):
+                event, payload = player.next_event(("space:member-left", "space:member-joined"))
+                (left.add(payload["id"]) if event == "space:member-left" else joined.add(payload["name"]))
+            assert left == {p.id for p in dropped} and joined == {f"P{players.index(p)}" for p in dropped}
+        everyone_sees(stayed + rejoined, stayed[0], "a node stopped")
+    finally:
+        close(rejoined + players)
