@@ -3,7 +3,7 @@
 // validated; a bad one gets an error ack and reaches nobody else. Moves are coalesced and sent
 // once per tick per space; chat and joins keep their order and are sent as they come.
 import http from 'node:http';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { createClient } from 'redis';
 import { Server, Socket } from 'socket.io';
 import { mayEnter, User, verify } from './src/auth';
@@ -82,14 +82,21 @@ export async function createSocketServer(config: Config): Promise<SocketServer> 
     flowspace_uptime_seconds: Math.round((Date.now() - started) / 1000),
   }));
 
-  let redisClients: ReturnType<typeof createClient>[] = [];
+  // Several processes share spaces through Redis streams (the streams adapter, not pub/sub:
+  // what a process sends while Redis restarts is appended once Redis is back and read by
+  // every process from where it stopped, where pub/sub loses it when the publish wins the
+  // race with the subscribers' return; see the README's "Scaling out").
+  let redisClient: ReturnType<typeof createClient> | undefined;
   if (config.redisUrl) {
-    const pub = createClient({ url: config.redisUrl });
-    const sub = pub.duplicate();
-    await Promise.all([pub.connect(), sub.connect()]);
-    redisClients = [pub, sub];
-    // A hung node must not hold a join longer than this (see space:join).
-    server.adapter(createAdapter(pub, sub, { requestsTimeout: config.joinTimeoutMs }));
+    redisClient = createClient({ url: config.redisUrl });
+    // A lost connection is reported as an 'error' event while the client reconnects by itself;
+    // unheard, that event would end the process and drop every player on it.
+    redisClient.on('error', (error: Error) => {
+      metrics.count('flowspace_redis_errors_total');
+      console.error(JSON.stringify({ msg: 'redis', error: error.message }));
+    });
+    await redisClient.connect();
+    server.adapter(createAdapter(redisClient));
   }
 
   const moves = new MoveCoalescer();
@@ -128,9 +135,12 @@ export async function createSocketServer(config: Config): Promise<SocketServer> 
     // Stop taking connections, tell clients, then let the rest close within the bound.
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
+      // Idle keep-alive connections (the edge keeps some open) would hold the close until the
+      // bound; Node 19+ closes them itself.
+      httpServer.closeIdleConnections();
     });
     metricsServer.close();
-    await Promise.all(redisClients.map((client) => client.quit().catch(() => undefined)));
+    await redisClient?.quit().catch(() => undefined);
   };
 
   return { io: server, http: httpServer, metrics, metricsServer, port, shutdown };
@@ -201,7 +211,8 @@ function handleConnection(socket: Socket, server: Server, config: Config, metric
   // JOIN_TIMEOUT_MS, this node's alone (`partial: true`). The join itself never depends on it.
   const membersOf = async (spaceId: string): Promise<{ members: Member[]; partial: boolean }> => {
     try {
-      const sockets = await server.in(room(spaceId)).fetchSockets();
+      // A hung node must not hold a join longer than JOIN_TIMEOUT_MS.
+      const sockets = await server.in(room(spaceId)).timeout(config.joinTimeoutMs).fetchSockets();
       return { members: sockets.map((s) => s.data.member as Member), partial: false };
     } catch {
       metrics.count('flowspace_partial_joins_total');

@@ -6,6 +6,7 @@ and extra addresses on the network's bridge let the test's clients come from sev
 
 import ipaddress
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -135,15 +136,25 @@ class Cluster:
                     self.hosts[name], 9464 + index, "flowspace_connections")))
         return found
 
+    def redis(self, *command: str) -> list[str]:
+        """Ask the edge's Redis as LiveKit's user; the answer's lines as redis-cli shows them
+        (strings unquoted, binary values escaped)."""
+        password = (self.credentials / "redis" / "livekit").read_text().strip()
+        answer = self.hosts["edge"].exec("redis-cli", "--no-raw", "--no-auth-warning", "--user",
+                                         "livekit", "--pass", password, *command)
+        return [re.sub(r'^\s*(?:\d+\) )?(?:\(integer\) )?"?(.*?)"?$', r"\1", line)
+                for line in answer.stdout.splitlines()]
+
+    def socket_processes_on_redis(self) -> int:
+        """How many socket processes listen on the adapter's channel (how the adapter counts
+        the processes whose answers a join waits for)."""
+        return int(self.redis("PUBSUB", "NUMSUB", "socket.io#/#")[-1])
+
     def room_nodes(self) -> dict[str, str]:
         """Which node hosts each LiveKit room, from LiveKit's own records in Redis (the room ->
         node ID map, and each node's registration, which holds its address)."""
-        def redis(*command: str) -> list[str]:
-            password = (self.credentials / "redis" / "livekit").read_text().strip()
-            answer = self.hosts["edge"].exec("redis-cli", "--no-auth-warning", "--user", "livekit",
-                                             "--pass", password, *command)
-            return answer.stdout.splitlines()
-        pairs = redis("HGETALL", "room_node_map")
+        redis = self.redis
+        pairs = [line for line in redis("HGETALL", "room_node_map") if line != "(empty array)"]
         rooms = dict(zip(pairs[::2], pairs[1::2], strict=True))
         names = {}
         for node_id in set(rooms.values()):

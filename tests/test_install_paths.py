@@ -279,19 +279,20 @@ def test_a_node_major_change_restarts_the_server_a_broken_one_goes_back_and_a_do
             root / site.NODESOURCE / f"node_{major}.x", "nodistro", [deb], signer, origin="Node Source"
         )
     mirror = site.role_vars(base_url)
-    pid = sh(stack, "systemctl show -p MainPID --value flowspace-socket")
+    pid = sh(stack, "systemctl show -p MainPID --value flowspace-socket@1")
 
     up = converge_one(stack, "playbooks/socket.yml", tmp_path, socket_server_nodejs_major=24, **mirror)
     assert up.returncode == 0, up.output[-3000:]
     assert sh(stack, "node --version") == f"v{NEXT_NODE}"
-    assert sh(stack, "systemctl show -p MainPID --value flowspace-socket") != pid, "not restarted on Node 24"
+    restarted = sh(stack, "systemctl show -p MainPID --value flowspace-socket@1")
+    assert restarted != pid, "not restarted on Node 24"
 
     bad = converge_one(stack, "playbooks/socket.yml", tmp_path, socket_server_nodejs_major=25, **mirror)
     assert bad.returncode != 0
     assert "failed its health gate" in bad.output and "on Node.js 25.x" in bad.output, bad.output[-3000:]
     assert f"and Node.js {NEXT_NODE}-1nodesource1." in bad.output
     assert sh(stack, "node --version") == f"v{NEXT_NODE}"
-    assert sh(stack, "systemctl is-active flowspace-socket") == "active"
+    assert sh(stack, "systemctl is-active flowspace-socket@1") == "active"
 
     down = converge_one(stack, "playbooks/socket.yml", tmp_path)  # the inventory's major and mirror
     assert down.returncode == 0, down.output[-3000:]

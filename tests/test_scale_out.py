@@ -6,16 +6,19 @@ the spaces breaking; each internal port answers only the hosts that use it.
 The node-stopping test runs last: it takes node-b down."""
 
 import contextlib
+import threading
 import time
 
+import socketio
 from cluster_stack import CLIENT_SOURCES, HOSTS, address
 
 from labkit.checks import stack_check
 from labkit.clients.livekit_clients import LiveKitClients
 
-# How long players of a stopped node take to be back in their space through the edge: the
-# edge's health checks run every 2 s and a refused connection is retried elsewhere for 5 s.
-REJOIN_BOUND = 15
+# How long players of a stopped node take to be back in their space through the edge, from
+# the moment they were dropped: the edge checks every 2 s (2 s to answer), gives a connection
+# 2 s, and retries a request on another process for up to 10 s.
+REJOIN_BOUND = 10
 
 
 def players_in(cluster, space: str, count: int = len(CLIENT_SOURCES)) -> list:
@@ -49,10 +52,14 @@ def everyone_sees(players: list, sender, step: str) -> None:
     for player in players:
         if player is sender:
             continue
-        assert player.next_move_of(sender.id) == {"id": sender.id, "x": 7, "y": 8}, step
-        while (chat := player.next("chat:message"))["text"] != f"hello after {step}":
-            pass
-        assert chat["id"] == sender.id
+        moved = chat = None
+        while moved is None or chat is None:
+            event, payload = player.next_event(("players:moved", "chat:message"))
+            if event == "chat:message" and payload["text"] == f"hello after {step}":
+                chat = payload
+            elif event == "players:moved":
+                moved = next((move for move in payload["moves"] if move["id"] == sender.id), moved)
+        assert moved == {"id": sender.id, "x": 7, "y": 8} and chat["id"] == sender.id, step
 
 
 def connect(host, target: str, port: int) -> bool:
@@ -109,12 +116,20 @@ def test_livekit_rooms_spread_over_both_nodes_and_participants_hear_each_other(c
 def test_redis_restarts_and_the_spaces_keep_working(cluster) -> None:
     players = players_in(cluster, "through-a-restart", 4)
     try:
-        restarted = cluster.host("edge").exec("systemctl", "restart", "redis-server", check=False)
-        assert restarted.returncode == 0, restarted.stderr
-        # During the restart: a chat sent now reaches at least its own process's players.
-        players[0].ask("chat:message", {"text": "during the restart"})
-        time.sleep(3)
+        edge = cluster.host("edge")
+        edge.exec("systemctl", "stop", "redis-server")
+        # Sent while Redis is down: the streams adapter appends it once Redis is back.
+        players[0].ask("chat:message", {"text": "while Redis was down"})
+        edge.exec("systemctl", "start", "redis-server")
+        back = time.monotonic()
+        for player in players[1:]:
+            assert player.next("chat:message", timeout=15)["text"] == "while Redis was down"
         assert all(player.connected for player in players), "a Redis restart disconnected players"
+        # A join counts the processes listening on Redis; each is back within a second or two.
+        while cluster.socket_processes_on_redis() < 4 and time.monotonic() < back + 10:
+            time.sleep(0.2)
+        print(f"every socket process was back on Redis {time.monotonic() - back:.1f} s after it started")
+        assert cluster.socket_processes_on_redis() == 4
         everyone_sees(players, players[1], "the Redis restart")
         late = cluster.player("Late", "through-a-restart", CLIENT_SOURCES[5])
         try:
@@ -164,28 +179,37 @@ def test_a_rerun_changes_nothing_and_drift_on_a_node_is_healed(cluster) -> None:
 
 def test_a_stopped_node_sends_its_players_to_the_other_and_nobody_else_drops(cluster) -> None:
     players = players_in(cluster, "node-down")
-    rejoined = []
+    rejoined, took = [], []
     try:
         per_process = cluster.process_connections()
         on_b = sum(count for process, count in per_process.items() if process.startswith("node-b"))
         assert 0 < on_b < len(players), per_process
-        stopped = time.monotonic()
-        cluster.stop("node-b")
-        while sum(not p.connected for p in players) < on_b and time.monotonic() < stopped + REJOIN_BOUND:
-            time.sleep(0.2)
+        for player in players:
+            player.forget_events()
+        # The host shuts down (its services stop, then it is gone) while the players watch.
+        stopping = threading.Thread(target=cluster.stop, args=("node-b",))
+        stopping.start()
+        deadline = time.monotonic() + 60
+        while sum(not p.connected for p in players) < on_b and time.monotonic() < deadline:
+            time.sleep(0.1)
+        dropped_at = time.monotonic()
         dropped = [player for player in players if not player.connected]
-        stayed = [player for player in players if player.connected]
         assert len(dropped) == on_b, f"{len(dropped)} players dropped, {on_b} were on node-b"
-        # Each dropped player comes back as the app's client does: a new connection, the same join.
+        # Each dropped player comes back as the app's client does: a new connection, the same
+        # join, tried again after a second while the edge has not yet noticed the host is gone.
         for player in dropped:
             number = players.index(player)
-            again = cluster.player(f"P{number}", "node-down", CLIENT_SOURCES[number])
+            again = _reconnect(cluster, number, dropped_at + REJOIN_BOUND)
             rejoined.append(again)
             answer = again.ask("space:join", {"spaceId": "node-down", "name": f"P{number}"})
-            assert answer["ok"] and len(answer["members"]) == len(players), answer
+            present = len(players) - len(dropped) + len(rejoined)
+            assert answer["ok"] and len(answer["members"]) == present, answer
             again.id = answer["self"]
-        took = time.monotonic() - stopped
-        assert took < REJOIN_BOUND, f"rejoining took {took:.1f} s"
+            took.append(round(time.monotonic() - dropped_at, 1))
+        print(f"players of the stopped node were back in their space after {took} s")
+        assert max(took) < REJOIN_BOUND, took
+        stopping.join(timeout=60)
+        stayed = [player for player in players if player not in dropped]
         assert all(player.connected for player in stayed), "players of node-a were disconnected"
         for player in stayed:
             left, joined = set(), set()
@@ -196,3 +220,13 @@ def test_a_stopped_node_sends_its_players_to_the_other_and_nobody_else_drops(clu
         everyone_sees(stayed + rejoined, stayed[0], "a node stopped")
     finally:
         close(rejoined + players)
+
+
+def _reconnect(cluster, number: int, deadline: float):
+    while True:
+        try:
+            return cluster.player(f"P{number}", "node-down", CLIENT_SOURCES[number])
+        except socketio.exceptions.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)

@@ -54,7 +54,7 @@ class Deployed:
         return Player(f"https://{DOMAIN}", self.ip, self.ca_file, origin, token)
 
     def main_pid(self) -> str:
-        return self.host.exec("systemctl", "show", "-P", "MainPID", "flowspace-socket").stdout.strip()
+        return self.host.exec("systemctl", "show", "-P", "MainPID", "flowspace-socket@1").stdout.strip()
 
     def current(self) -> str:
         return self.host.exec("readlink", CURRENT, check=False).stdout.strip()
@@ -162,6 +162,32 @@ def test_a_rerun_with_the_same_source_neither_redeploys_nor_restarts(deployed) -
     assert check.returncode == 0 and check.changed(deployed.host.name) == []
 
 
+def test_a_host_with_the_single_unit_of_earlier_versions_moves_to_the_process_units(deployed) -> None:
+    """Earlier versions ran one flowspace-socket.service on the socket port; a converge retires it
+    before flowspace-socket@1 takes the port."""
+    legacy = "/etc/systemd/system/flowspace-socket.service"
+    deployed.host.exec("systemctl", "disable", "--now", "flowspace-socket@1")
+    template = "/etc/systemd/system/flowspace-socket@.service"
+    deployed.host.exec("sh", "-c", f"sed '/instance-%i.env/d' {template} > {legacy}")
+    deployed.host.exec("sh", "-c", "echo PORT=3001 >> /opt/flowspace-socket/shared/flowspace-socket.env")
+    deployed.host.exec("systemctl", "daemon-reload")
+    deployed.host.exec("systemctl", "enable", "--now", "flowspace-socket.service")
+    assert deployed.host.exec("systemctl", "is-active", "flowspace-socket.service").stdout.strip() == "active"
+
+    run = deployed.converge(playbook="playbooks/socket.yml")
+    assert run.returncode == 0, run.output[-3000:]
+    changed = run.changed_names(deployed.host.name)
+    expected = {"Stop and disable the single unit of earlier versions",
+                "Remove the single unit of earlier versions", "Run the processes now and at boot"}
+    assert expected <= changed, changed
+    assert deployed.host.exec("test", "-e", legacy, check=False).returncode != 0
+    assert deployed.host.exec("systemctl", "is-active", "flowspace-socket@1").stdout.strip() == "active"
+    assert deployed.host.exec("systemctl", "is-enabled", "flowspace-socket@1").stdout.strip() == "enabled"
+    assert deployed.healthz() == 200
+    again = deployed.converge(playbook="playbooks/socket.yml")
+    assert again.returncode == 0 and again.changed(deployed.host.name) == [], again.changed_tasks
+
+
 def test_a_broken_release_is_refused_while_the_running_one_answers(deployed, tmp_path) -> None:
     source = tmp_path / "server"
     shutil.copytree(REPO_ROOT / "server", source, ignore=shutil.ignore_patterns("node_modules", "dist"))
@@ -207,7 +233,7 @@ def test_a_users_own_app_from_outside_the_repository_is_deployed(deployed, tmp_p
         assert run.returncode == 0, run.output[-3000:]
         health = edge_client.request(deployed.ip, DOMAIN, "/healthz", ca_file=deployed.ca_file, timeout=5)
         assert health.status == 200 and json.loads(health.body)["app"] == "own-socket-app", health.body
-        unit = deployed.host.exec("systemctl", "cat", "flowspace-socket").stdout
+        unit = deployed.host.exec("systemctl", "cat", "flowspace-socket@1").stdout
         assert f"ExecStart=/usr/bin/node {CURRENT}/app.js" in unit
         player = Player(f"https://{DOMAIN}", deployed.ip, deployed.ca_file, APP_ORIGIN)
         try:

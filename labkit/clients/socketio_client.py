@@ -84,6 +84,13 @@ class Player:
                     return move
         raise TimeoutError(f"no move of {player} within {timeout} s")
 
+    def forget_events(self) -> None:
+        """Drop what was received so far: the next reads see only what comes after."""
+        async def drain() -> None:
+            while not self.events.empty():
+                self.events.get_nowait()
+        self._run(drain())
+
     @property
     def connected(self) -> bool:
         return self.client.connected

@@ -401,16 +401,20 @@ describe('two servers on Redis', () => {
   let redis: ChildProcess;
   let servers: SocketServer[] = [];
   let redisUrl = '';
+  let redisPort = 0;
   const sockets: ClientSocket[] = [];
+  const startRedis = async () => {
+    redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' });
+    await waitForPort(redisPort);
+  };
 
   before(async () => {
     const found = spawnSync('redis-server', ['--version']);
     assert.equal(found.status, 0, 'redis-server is needed for the adapter test (./flowspace setup installs it)');
-    const port = await freePort();
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' });
-    await waitForPort(port);
-    redisUrl = `redis://127.0.0.1:${port}`;
+    redisPort = await freePort();
+    await startRedis();
+    redisUrl = `redis://127.0.0.1:${redisPort}`;
     servers = await Promise.all([createSocketServer({ ...BASE, redisUrl }), createSocketServer({ ...BASE, redisUrl })]);
   });
   after(async () => {
@@ -432,11 +436,58 @@ describe('two servers on Redis', () => {
     assert.deepEqual((await moved).moves, [{ id: ada.id, x: 7, y: 8 }]);
   });
 
+  test('Redis restarts: no player is dropped, nothing sent meanwhile is lost, the space works on', async () => {
+    const ada = client(servers[0].port);
+    const bob = client(servers[1].port);
+    sockets.push(ada, bob);
+    await Promise.all([connected(ada), connected(bob)]);
+    await ask(ada, 'space:join', { spaceId: 'restart', name: 'Ada' });
+    await ask(bob, 'space:join', { spaceId: 'restart', name: 'Bob' });
+    const chats: string[] = [];
+    bob.on('chat:message', (message: { text: string }) => chats.push(message.text));
+    const stopped = new Promise((resolve) => redis.once('exit', resolve));
+    redis.kill('SIGKILL');
+    await stopped;
+    await ask(ada, 'chat:message', { text: 'while Redis is down' });
+    await startRedis();
+    // The adapters reconnect (node-redis retries) and subscribe again.
+    const deadline = Date.now() + 10000;
+    while (!chats.includes('after the restart') && Date.now() < deadline) {
+      await ask(ada, 'chat:message', { text: 'after the restart' });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(chats.includes('after the restart'), `Bob heard: ${JSON.stringify(chats)}`);
+    assert.ok(ada.connected && bob.connected, 'a player was dropped');
+    // What the streams adapter was chosen for: sent while Redis was down, delivered once it is back.
+    assert.equal(chats[0], 'while Redis is down', `Bob heard: ${JSON.stringify(chats)}`);
+    // A join after the restart still learns the members on the other node.
+    const cleo = client(servers[1].port);
+    sockets.push(cleo);
+    await connected(cleo);
+    const joined = await ask(cleo, 'space:join', { spaceId: 'restart', name: 'Cleo' });
+    assert.deepEqual((joined.members as { name: string }[]).map((m) => m.name).sort(), ['Ada', 'Bob', 'Cleo']);
+  });
+
+  test('a node that shuts down tells the other nodes its players left', async () => {
+    const extra = await createSocketServer({ ...BASE, redisUrl });
+    const ada = client(servers[0].port);
+    const bob = client(extra.port);
+    sockets.push(ada, bob);
+    await Promise.all([connected(ada), connected(bob)]);
+    await ask(ada, 'space:join', { spaceId: 'shutdown', name: 'Ada' });
+    await ask(bob, 'space:join', { spaceId: 'shutdown', name: 'Bob' });
+    const left = next<{ id: string }>(ada, 'space:member-left', 5000);
+    const bobId = bob.id;
+    await extra.shutdown();
+    assert.equal((await left).id, bobId);
+  });
+
   test('a join answers within the bound, and truthfully, when another node hangs', async () => {
-    // A "node" that takes part in the adapter's requests but never answers them.
+    // A "node" that listens where the adapter's requests go (the nodes count its listeners and
+    // wait for that many answers) but never answers them.
     const hung = createClient({ url: redisUrl });
     await hung.connect();
-    await hung.subscribe('socket.io-request#/#', () => undefined);
+    await hung.subscribe('socket.io#/#', () => undefined);
     try {
       const ada = client(servers[0].port);
       const bob = client(servers[1].port);

@@ -53,6 +53,23 @@ def oci_ingress_rules(ports, ssh_port=22, source="0.0.0.0/0"):
     return rules
 
 
+def oci_private_ingress_rules(ports, cidr):
+    """One stateful rule per distinct internal port (or range) of `ports` (the stack's ports
+    between its hosts), from the private subnet `cidr` alone; each host's firewall narrows it
+    to the hosts that use it."""
+    declared = {(entry["protocol"], entry["port"], entry.get("port_end") or entry["port"], entry["purpose"])
+                for entry in ports}
+    errors = port_declaration_errors([{"protocol": p, "port": first, "port_end": last, "purpose": purpose}
+                                      for p, first, last, purpose in declared])
+    if not is_cidr(cidr):
+        errors.append(f"cidr {cidr!r} is not a CIDR block")
+    if errors:
+        raise AnsibleFilterError("oci_private_ingress_rules: " + "; ".join(errors))
+    return [rule(purpose, PROTOCOL_NUMBERS[protocol], cidr,
+                 **{f"{protocol}Options": {"destinationPortRange": {"min": first, "max": last}}})
+            for protocol, first, last, purpose in sorted(declared)]
+
+
 def rule(description, protocol, source, **options):
     return {"description": description, "isStateless": False, "protocol": protocol,
             "source": source, "sourceType": "CIDR_BLOCK", **options}
@@ -76,4 +93,5 @@ def is_cidr(text):
 
 class FilterModule:
     def filters(self):
-        return {"oci_ingress_rules": oci_ingress_rules}
+        return {"oci_ingress_rules": oci_ingress_rules,
+                "oci_private_ingress_rules": oci_private_ingress_rules}

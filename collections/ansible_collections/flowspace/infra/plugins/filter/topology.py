@@ -74,6 +74,25 @@ def client_sources(server, clients, hostvars):
     return sorted({private_address(client, hostvars) for client in clients if client != server})
 
 
+def internal_ports(entries, host):
+    """The stack's ports between hosts that `host` must open: each entry's `clients` (host
+    names) without the host itself; an entry no other host uses is dropped."""
+    found = []
+    for entry in entries:
+        others = [client for client in entry.get("clients", []) if client != host]
+        if others:
+            found.append({**entry, "clients": others})
+    return found
+
+
+def private_ports(entries, host, hostvars):
+    """internal_ports as the host firewall takes them: each entry's clients as the `sources`
+    (private addresses) allowed in."""
+    return [{**{key: value for key, value in entry.items() if key != "clients"},
+             "sources": client_sources(host, entry["clients"], hostvars)}
+            for entry in internal_ports(entries, host)]
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -81,4 +100,6 @@ class FilterModule:
             "listen_address": listen_address,
             "upstreams": upstreams,
             "client_sources": client_sources,
+            "internal_ports": internal_ports,
+            "private_ports": private_ports,
         }

@@ -4,8 +4,9 @@ import pytest
 
 from ansible_collections.flowspace.infra.plugins.filter.caddy import caddy_site_errors
 
-OPTION_KEYS = ["health_uri", "health_interval", "lb_policy", "lb_try_duration", "fail_duration",
-               "max_body_size", "stream_close_delay", "hsts_max_age", "headers", "extra_directives"]
+OPTION_KEYS = ["health_uri", "health_interval", "health_timeout", "dial_timeout", "lb_policy",
+               "lb_try_duration", "fail_duration", "max_body_size", "stream_close_delay", "hsts_max_age",
+               "headers", "extra_directives"]
 GOOD = {"domain": "socket.example.com", "upstream": "127.0.0.1:3001"}
 
 

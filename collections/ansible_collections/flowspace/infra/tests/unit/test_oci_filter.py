@@ -3,7 +3,10 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.flowspace.infra.plugins.filter.oci import oci_ingress_rules
+from ansible_collections.flowspace.infra.plugins.filter.oci import (
+    oci_ingress_rules,
+    oci_private_ingress_rules,
+)
 
 PORTS = [
     {"port": 443, "protocol": "udp", "purpose": "HTTP/3"},
@@ -44,3 +47,15 @@ def test_each_source_gets_every_port_and_its_own_path_mtu_rule() -> None:
 def test_a_source_that_is_not_a_cidr_is_refused() -> None:
     with pytest.raises(AnsibleFilterError, match="source 'anywhere' is not a CIDR block"):
         oci_ingress_rules(PORTS, 22, ["0.0.0.0/0", "anywhere"])
+
+
+def test_private_rules_open_each_internal_port_once_to_the_subnet() -> None:
+    internal = [{"port": 3001, "port_end": 3002, "protocol": "tcp", "purpose": "Socket.io from the edge",
+                 "clients": ["edge"]}] * 2 + [
+                {"port": 6379, "protocol": "tcp", "purpose": "Redis from its clients", "clients": ["a", "b"]}]
+    rules = oci_private_ingress_rules(internal, "10.0.0.0/24")
+    assert [(r["source"], r["tcpOptions"]["destinationPortRange"]) for r in rules] == [
+        ("10.0.0.0/24", {"min": 3001, "max": 3002}), ("10.0.0.0/24", {"min": 6379, "max": 6379})]
+    assert oci_private_ingress_rules([], "10.0.0.0/24") == []
+    with pytest.raises(AnsibleFilterError, match="cidr 'subnet' is not a CIDR block"):
+        oci_private_ingress_rules(internal, "subnet")

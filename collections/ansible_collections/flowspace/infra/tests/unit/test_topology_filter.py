@@ -6,8 +6,10 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.flowspace.infra.plugins.filter.topology import (
     client_sources,
+    internal_ports,
     listen_address,
     private_address,
+    private_ports,
     upstreams,
 )
 
@@ -47,3 +49,13 @@ def test_an_unknown_address_is_named() -> None:
         private_address("no-facts", HOSTVARS)
     with pytest.raises(AnsibleFilterError, match="ghost is not in the inventory"):
         private_address("ghost", HOSTVARS)
+
+
+def test_internal_ports_keep_only_what_another_host_uses() -> None:
+    entries = [{"port": 3001, "protocol": "tcp", "purpose": "socket", "clients": ["edge"]},
+               {"port": 6379, "protocol": "tcp", "purpose": "redis", "clients": ["edge", "socket-a"]}]
+    assert internal_ports(entries, "edge") == [
+        {"port": 6379, "protocol": "tcp", "purpose": "redis", "clients": ["socket-a"]}]
+    assert private_ports(entries, "edge", HOSTVARS) == [
+        {"port": 6379, "protocol": "tcp", "purpose": "redis", "sources": ["10.0.0.3"]}]
+    assert private_ports(entries, "socket-a", HOSTVARS)[0]["sources"] == ["10.0.0.2"]
