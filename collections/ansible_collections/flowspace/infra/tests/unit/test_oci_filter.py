@@ -50,9 +50,10 @@ def test_a_source_that_is_not_a_cidr_is_refused() -> None:
 
 
 def test_private_rules_open_each_internal_port_once_to_the_subnet() -> None:
-    internal = [{"port": 3001, "port_end": 3002, "protocol": "tcp", "purpose": "Socket.io from the edge",
-                 "clients": ["edge"]}] * 2 + [
-                {"port": 6379, "protocol": "tcp", "purpose": "Redis from its clients", "clients": ["a", "b"]}]
+    socket = {"port": 3001, "port_end": 3002, "protocol": "tcp", "purpose": "Socket.io from the edge",
+              "clients": ["edge"]}
+    redis = {"port": 6379, "protocol": "tcp", "purpose": "Redis from its clients", "clients": ["a", "b"]}
+    internal = [socket, socket, redis]  # two hosts declare the socket port
     rules = oci_private_ingress_rules(internal, "10.0.0.0/24")
     assert [(r["source"], r["tcpOptions"]["destinationPortRange"]) for r in rules] == [
         ("10.0.0.0/24", {"min": 3001, "max": 3002}), ("10.0.0.0/24", {"min": 6379, "max": 6379})]
