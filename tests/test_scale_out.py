@@ -158,7 +158,7 @@ def test_internal_ports_answer_only_the_hosts_that_use_them(cluster) -> None:
     assert unauthenticated.stdout.startswith("-NOAUTH"), unauthenticated.stdout + unauthenticated.stderr
 
 
-def test_a_rerun_changes_nothing_and_drift_on_a_node_is_healed(cluster) -> None:
+def test_a_rerun_changes_nothing_and_drift_on_a_node_and_in_redis_is_healed(cluster) -> None:
     again = cluster.converge()
     assert again.returncode == 0, again.output[-4000:]
     assert again.changed_tasks == {}, again.changed_tasks
@@ -167,14 +167,20 @@ def test_a_rerun_changes_nothing_and_drift_on_a_node_is_healed(cluster) -> None:
     node_b.exec("iptables", "-D", "INPUT", "-s", f"{cluster.edge_ip}/32", "-p", "tcp", "-m", "state",
                 "--state", "NEW", "-m", "tcp", "--dport", "3001:3002", "-m", "comment", "--comment",
                 "Socket.io from the edge", "-j", "ACCEPT")
+    edge = cluster.host("edge")
+    edge.exec("sed", "-i", "s/^maxmemory .*/maxmemory 1mb/", "/etc/redis/redis.conf")
     report = cluster.drift_report()
-    assert report.returncode != 0 and cluster.hosts["node-b"].name in report.stdout, report.stdout[-3000:]
+    assert report.returncode != 0, report.stdout[-3000:]
+    assert node_b.name in report.stdout and edge.name in report.stdout, report.stdout[-3000:]
     healed = cluster.converge()
     assert healed.returncode == 0, healed.output[-4000:]
     changed = healed.changed_names(node_b.name)
     assert "Run the processes now and at boot" in changed, changed
     assert "Load the rules where the live tables drifted from them" in changed, changed
-    assert connect(cluster.host("edge"), address(HOSTS["node-b"][1]), 3002)
+    assert connect(edge, address(HOSTS["node-b"][1]), 3002)
+    assert "Write redis.conf" in healed.changed_names(edge.name)
+    assert edge.exec("grep", "-c", "^maxmemory 256mb$", "/etc/redis/redis.conf").stdout.strip() == "1"
+    assert cluster.socket_processes_on_redis() == 4, "the processes are back on the restarted Redis"
 
 
 def test_a_stopped_node_sends_its_players_to_the_other_and_nobody_else_drops(cluster) -> None:
