@@ -423,13 +423,19 @@ describe('two servers on Redis', () => {
     redis.kill();
   });
 
-  test('players on different nodes share a space', async () => {
-    const ada = client(servers[0].port);
-    const bob = client(servers[1].port);
+  // Ada on the server at one port, Bob on another, both joined to `spaceId`; and Bob's answer.
+  const adaAndBobIn = async (spaceId: string, adaPort: number, bobPort: number) => {
+    const ada = client(adaPort);
+    const bob = client(bobPort);
     sockets.push(ada, bob);
     await Promise.all([connected(ada), connected(bob)]);
-    await ask(ada, 'space:join', { spaceId: 'shared', name: 'Ada' });
-    const joined = await ask(bob, 'space:join', { spaceId: 'shared', name: 'Bob' });
+    await ask(ada, 'space:join', { spaceId, name: 'Ada' });
+    const joined = await ask(bob, 'space:join', { spaceId, name: 'Bob' });
+    return { ada, bob, joined };
+  };
+
+  test('players on different nodes share a space', async () => {
+    const { ada, bob, joined } = await adaAndBobIn('shared', servers[0].port, servers[1].port);
     assert.deepEqual((joined.members as { name: string }[]).map((m) => m.name).sort(), ['Ada', 'Bob']);
     const moved = next<Moves>(bob, 'players:moved');
     await ask(ada, 'player:move', { x: 7, y: 8 });
@@ -437,12 +443,7 @@ describe('two servers on Redis', () => {
   });
 
   test('Redis restarts: no player is dropped, nothing sent meanwhile is lost, the space works on', async () => {
-    const ada = client(servers[0].port);
-    const bob = client(servers[1].port);
-    sockets.push(ada, bob);
-    await Promise.all([connected(ada), connected(bob)]);
-    await ask(ada, 'space:join', { spaceId: 'restart', name: 'Ada' });
-    await ask(bob, 'space:join', { spaceId: 'restart', name: 'Bob' });
+    const { ada, bob } = await adaAndBobIn('restart', servers[0].port, servers[1].port);
     const chats: string[] = [];
     bob.on('chat:message', (message: { text: string }) => chats.push(message.text));
     const stopped = new Promise((resolve) => redis.once('exit', resolve));
@@ -470,12 +471,7 @@ describe('two servers on Redis', () => {
 
   test('a node that shuts down tells the other nodes its players left', async () => {
     const extra = await createSocketServer({ ...BASE, redisUrl });
-    const ada = client(servers[0].port);
-    const bob = client(extra.port);
-    sockets.push(ada, bob);
-    await Promise.all([connected(ada), connected(bob)]);
-    await ask(ada, 'space:join', { spaceId: 'shutdown', name: 'Ada' });
-    await ask(bob, 'space:join', { spaceId: 'shutdown', name: 'Bob' });
+    const { ada, bob } = await adaAndBobIn('shutdown', servers[0].port, extra.port);
     const left = next<{ id: string }>(ada, 'space:member-left', 5000);
     const bobId = bob.id;
     await extra.shutdown();
