@@ -49,6 +49,10 @@ def sites(tmp_path_factory, request):
         if flavour not in made:
             port, production_methods = SITE_HOSTS[flavour]
             extra = {}
+            if flavour == "debian12":
+                # Figures every 5 s, and alerts to a webhook tests/test_monitoring.py listens on.
+                extra = {"monitoring_scrape_interval": "5s", "monitoring_collect_interval": "5s",
+                         "monitoring_alert_webhook_urls": ["http://127.0.0.1:9199/alerts"]}
             if production_methods:
                 # Stock Caddy packages lack the layer-4 module TURN over TLS needs: no TURN domain.
                 extra = {**production_install_vars(request.getfixturevalue("upstream_mirror")),

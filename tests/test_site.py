@@ -31,6 +31,9 @@ LIVEKIT_UNIT = "/etc/systemd/system/livekit.service"
 SOCKET_UNIT = "/etc/systemd/system/flowspace-socket@.service"
 SOCKET_ENV = "/opt/flowspace-socket/shared/flowspace-socket.env"
 SOCKET_CURRENT = "/opt/flowspace-socket/current"
+PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"
+PROMETHEUS_ARGS = "/etc/default/prometheus"
+ALERT_RULES = "/etc/prometheus/flowspace-rules.yml"
 VERCEL_SYNC = "Sync the project's environment variables"
 
 
@@ -167,6 +170,12 @@ BATCHES = {
                "socket_server : Restart the processes for a new release, settings or unit")),
         Drift("socket release link removed", f"rm {SOCKET_CURRENT}", f"! test -e {SOCKET_CURRENT}",
               "socket_server : Point current at the release"),
+        Drift("Prometheus scrape settings edited",
+              f"sed -i 's/scrape_interval: 5s/scrape_interval: 1m/' {PROMETHEUS_CONFIG}",
+              f"grep -q 'scrape_interval: 1m' {PROMETHEUS_CONFIG}", "monitoring : Write what Prometheus scrapes"),
+        Drift("egress collector timer stopped and disabled", "systemctl disable --now flowspace-host-metrics.timer",
+              "! systemctl is-enabled -q flowspace-host-metrics.timer",
+              "monitoring : Run the collector on its timer, now and at boot"),
         Drift("Vercel value changed", vercel_edit("NEXT_PUBLIC_SOCKET_URL", "https://old.example"),
               lambda site: site.stored_env()["NEXT_PUBLIC_SOCKET_URL"]["value"] == "https://old.example",
               VERCEL_SYNC, on_controller=True),
@@ -191,6 +200,10 @@ BATCHES = {
               "grep -q '^Debian GNU/Linux$' /etc/issue", "base_hardening : Write the login banners"),
         Drift("firewall not loaded at boot", "systemctl disable netfilter-persistent",
               "! systemctl is-enabled -q netfilter-persistent", "base_hardening : Load the rules at boot"),
+        Drift("Prometheus opened beyond loopback", f"sed -i 's/127.0.0.1:9090/0.0.0.0:9090/' {PROMETHEUS_ARGS}",
+              f"grep -q 0.0.0.0:9090 {PROMETHEUS_ARGS}", "monitoring : Write the services' command lines"),
+        Drift("alert rules deleted", f"rm {ALERT_RULES}", f"! test -e {ALERT_RULES}",
+              "monitoring : Write the figures and alert rules"),
         Drift("Vercel variable deleted", vercel_delete("LIVEKIT_API_KEY"),
               lambda site: "LIVEKIT_API_KEY" not in site.stored_env(), VERCEL_SYNC, on_controller=True),
     ],
@@ -201,7 +214,7 @@ def test_the_catalogue_has_the_documented_cases_across_every_layer() -> None:
     cases = [drift for batch in BATCHES.values() for drift in batch]
     assert len(cases) >= 25, "the README and docs/drift.md promise 25 cases"
     layers = {drift.reported.split(" : ")[0] if " : " in drift.reported else "vercel" for drift in cases}
-    assert layers == {"base_hardening", "caddy", "livekit", "socket_server", "vercel"}
+    assert layers == {"base_hardening", "caddy", "livekit", "socket_server", "monitoring", "vercel"}
     for batch in BATCHES.values():
         reporters = [drift.reported for drift in batch]
         assert len(reporters) == len(set(reporters)), "each case of a batch is reported by a task of its own"
@@ -262,6 +275,9 @@ BAD_INPUT = {
     "socket port on LiveKit's port": ({"flowspace_socket_port": 7880}, "livekit_port and socket_server_port"),
     "app origin without a scheme": ({"flowspace_app_origin": "app.flowspace.test"}, "origin"),
     "misspelt caddy variable": ({"caddy_site_default": {}}, "Unknown caddy variable(s): caddy_site_default"),
+    "monitoring open to the internet": ({"monitoring_listen_address": "0.0.0.0"}, "a loopback address"),
+    "Prometheus on LiveKit's metrics port": ({"monitoring_prometheus_port": 6789},
+                                             "livekit_prometheus_port and monitoring_prometheus_port"),
     "SSH port declared public": (
         {"flowspace_extra_public_ports": [{"port": 22, "protocol": "tcp", "purpose": "ssh"}]}, "SSH port"),
     "unreachable Vercel API": ({"vercel_api_url": "http://127.0.0.1:9", "vercel_retries": 0}, "unreachable"),

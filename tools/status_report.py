@@ -49,8 +49,9 @@ def read(inventory: str | None, extra: list[str]) -> tuple[dict, dict, str]:
 def attention(figures: dict) -> list[str]:
     """What needs someone: alerts firing, a target that cannot be scraped, a service not active."""
     found = [f"{a['name']}: {a['summary'] or a['labels']}" for a in figures.get("alerts", [])]
-    found += [f"target {t['job']} {t['instance']} is {t['health']}: {t['error']}".rstrip(": ")
-              for t in figures.get("targets", []) if t["health"] != "up"]
+    # "unknown": not scraped yet (Prometheus has just started or reloaded); "down" needs someone.
+    found += [f"target {t['job']} {t['instance']} is down: {t['error']}".rstrip(": ")
+              for t in figures.get("targets", []) if t["health"] == "down"]
     found += [f"{s['service']} is {s['state']}" for s in figures.get("services", []) if not s.get("active")]
     return found
 
@@ -79,6 +80,18 @@ def ago(epoch: float | None, now: float) -> str:
     return f"{seconds:.0f} s ago"
 
 
+def reclaim_line(r: dict) -> str:
+    covered = r.get("covered_seconds")
+    measured = f"{covered / 3600:.1f} h" if covered else "nothing"
+    line = (f"  idle reclaim ({r.get('window')}, {measured} measured): "
+            f"CPU p95 {number(r.get('cpu_p95_percent'))}%, network {number(r.get('network_percent'))}%, "
+            f"memory {number(r.get('memory_percent'))}% (threshold {number(r.get('threshold_percent'))}%)")
+    lift = " or ".join(r.get("lift", []))
+    if r.get("idle"):
+        return f"{line}; IDLE by Oracle's rule: {lift} above the threshold would lift it"
+    return f"{line}; not idle ({lift} above the threshold)" if lift else line
+
+
 def screen(host: str, figures: dict) -> str:
     now = figures.get("time") or time.time()
     lines = [f"== {host}"]
@@ -100,14 +113,7 @@ def screen(host: str, figures: dict) -> str:
     lines.append(f"  egress this month: {size(e.get('month_bytes'))} of {size(e.get('allowance_bytes'))} "
                  f"({number(e.get('percent'))}%), projected {size(e.get('projected_bytes'))} "
                  f"({number(e.get('projected_percent'))}%) at the month's end")
-    r = figures.get("reclaim", {})
-    covered = r.get("covered_seconds")
-    lines.append(f"  idle reclaim ({r.get('window')}, {'%.1f h' % (covered / 3600) if covered else 'no'} measured): "
-                 f"CPU p95 {number(r.get('cpu_p95_percent'))}%, network {number(r.get('network_percent'))}%, "
-                 f"memory {number(r.get('memory_percent'))}% (threshold {number(r.get('threshold_percent'))}%)"
-                 + (f"; IDLE by Oracle's rule: {' or '.join(r.get('lift', []))} above the threshold would lift it"
-                    if r.get("idle") else f"; not idle ({', '.join(r.get('lift', []))} above the threshold)"
-                    if r.get("lift") else ""))
+    lines.append(reclaim_line(figures.get("reclaim", {})))
     lines.append(f"  last converge: {ago(figures.get('last_converge'), now)}")
     needs = attention(figures)
     lines += [f"  ! {item}" for item in needs] if needs else ["  nothing needs attention"]
@@ -124,7 +130,8 @@ def main(argv: list[str]) -> int:
     figures, unreadable, last_words = read(args.inventory, extra)
     needs = {host: attention(f) for host, f in figures.items()}
     if args.json:
-        print(json.dumps({"hosts": figures, "attention": needs, "unreadable": unreadable}, indent=2, sort_keys=True))
+        report = {"hosts": figures, "attention": needs, "unreadable": unreadable}
+        print(json.dumps(report, indent=2, sort_keys=True))
     else:
         for host in sorted(figures):
             print(screen(host, figures[host]))

@@ -129,8 +129,9 @@ def services(prom):
 
 def certificates(prom, now):
     found = prom.vector("min by (name) (flowspace_certificate_expiry_seconds)")
-    return sorted(({"name": labels.get("name", ""), "expires": value, "days_left": round((value - now) / 86400, 1)}
-                   for labels, value in found), key=lambda c: c["name"])
+    return sorted(({"name": labels.get("name", ""), "expires": value,
+                    "days_left": round((value - now) / 86400, 1)} for labels, value in found),
+                  key=lambda c: c["name"])
 
 
 def egress(prom):
@@ -140,13 +141,15 @@ def egress(prom):
     return {"month_bytes": month, "allowance_bytes": allowance,
             "percent": percent(month / allowance) if month is not None and allowance else None,
             "projected_bytes": projected,
-            "projected_percent": percent(projected / allowance) if projected is not None and allowance else None,
+            "projected_percent": percent(projected / allowance)
+            if projected is not None and allowance else None,
             "counted_since": prom.scalar("max(flowspace_egress_counted_since_seconds)")}
 
 
 def reclaim(prom, settings):
     threshold = float(settings.get("reclaim_threshold_percent", 20))
-    figures = {name: percent(prom.scalar(f"flowspace:reclaim_{name}:ratio")) for name in ("cpu_p95", "network", "memory")}
+    figures = {name: percent(prom.scalar(f"flowspace:reclaim_{name}:ratio"))
+               for name in ("cpu_p95", "network", "memory")}
     known = {name: value for name, value in figures.items() if value is not None}
     idle = len(known) == 3 and all(value < threshold for value in known.values())
     # Oracle reclaims only when all three are under the threshold: any one over it is enough.
@@ -182,7 +185,8 @@ def alerts(prom):
 
 def main():
     module = AnsibleModule(
-        argument_spec={"settings_file": {"type": "path", "default": "/etc/flowspace-monitoring/host-metrics.json"},
+        argument_spec={"settings_file": {"type": "path",
+                                         "default": "/etc/flowspace-monitoring/host-metrics.json"},
                        "timeout": {"type": "float", "default": 10}},
         supports_check_mode=True,
     )
@@ -195,7 +199,8 @@ def main():
     prom = Prometheus(settings.get("prometheus_url", "http://127.0.0.1:9090"), module.params["timeout"])
     try:
         now = prom.scalar("time()")
-        result = {"services": services(prom), "certificates": certificates(prom, now), "now": now_figures(prom),
+        result = {"services": services(prom), "certificates": certificates(prom, now),
+                  "now": now_figures(prom),
                   "egress": egress(prom), "reclaim": reclaim(prom, settings),
                   "last_converge": prom.scalar("max(flowspace_last_converge_seconds)"),
                   "targets": targets(prom), "alerts": alerts(prom), "time": now}
