@@ -172,8 +172,10 @@ BATCHES = {
               "socket_server : Point current at the release"),
         Drift("Prometheus scrape settings edited",
               f"sed -i 's/scrape_interval: 5s/scrape_interval: 1m/' {PROMETHEUS_CONFIG}",
-              f"grep -q 'scrape_interval: 1m' {PROMETHEUS_CONFIG}", "monitoring : Write what Prometheus scrapes"),
-        Drift("egress collector timer stopped and disabled", "systemctl disable --now flowspace-host-metrics.timer",
+              f"grep -q 'scrape_interval: 1m' {PROMETHEUS_CONFIG}",
+              "monitoring : Write what Prometheus scrapes"),
+        Drift("egress collector timer stopped and disabled",
+              "systemctl disable --now flowspace-host-metrics.timer",
               "! systemctl is-enabled -q flowspace-host-metrics.timer",
               "monitoring : Run the collector on its timer, now and at boot"),
         Drift("Vercel value changed", vercel_edit("NEXT_PUBLIC_SOCKET_URL", "https://old.example"),
@@ -200,7 +202,8 @@ BATCHES = {
               "grep -q '^Debian GNU/Linux$' /etc/issue", "base_hardening : Write the login banners"),
         Drift("firewall not loaded at boot", "systemctl disable netfilter-persistent",
               "! systemctl is-enabled -q netfilter-persistent", "base_hardening : Load the rules at boot"),
-        Drift("Prometheus opened beyond loopback", f"sed -i 's/127.0.0.1:9090/0.0.0.0:9090/' {PROMETHEUS_ARGS}",
+        Drift("Prometheus opened beyond loopback",
+              f"sed -i 's/127.0.0.1:9090/0.0.0.0:9090/' {PROMETHEUS_ARGS}",  # noqa: S104 - the drift
               f"grep -q 0.0.0.0:9090 {PROMETHEUS_ARGS}", "monitoring : Write the services' command lines"),
         Drift("alert rules deleted", f"rm {ALERT_RULES}", f"! test -e {ALERT_RULES}",
               "monitoring : Write the figures and alert rules"),
@@ -275,7 +278,8 @@ BAD_INPUT = {
     "socket port on LiveKit's port": ({"flowspace_socket_port": 7880}, "livekit_port and socket_server_port"),
     "app origin without a scheme": ({"flowspace_app_origin": "app.flowspace.test"}, "origin"),
     "misspelt caddy variable": ({"caddy_site_default": {}}, "Unknown caddy variable(s): caddy_site_default"),
-    "monitoring open to the internet": ({"monitoring_listen_address": "0.0.0.0"}, "a loopback address"),
+    "monitoring open to the internet": ({"monitoring_listen_address": "0.0.0.0"},  # noqa: S104 - refused
+                                        "a loopback address"),
     "Prometheus on LiveKit's metrics port": ({"monitoring_prometheus_port": 6789},
                                              "livekit_prometheus_port and monitoring_prometheus_port"),
     "SSH port declared public": (
