@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 
 import pytest
 
@@ -39,10 +40,14 @@ ALERTING = {"monitoring_egress_allowance_bytes": 1000, "monitoring_reclaim_windo
 CRASH_DROP_IN = "/etc/systemd/system/flowspace-socket@1.service.d/99-test-crash.conf"
 
 
+def prometheus(site: SiteHost, path: str) -> dict:
+    """An answer of the host's Prometheus API, asked on the host (it listens on loopback only)."""
+    fetch = f"import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9090{path}').read().decode())"
+    return json.loads(site.host.exec("python3", "-c", fetch).stdout)["data"]
+
+
 def query(site: SiteHost, expression: str) -> list[tuple[dict, float]]:
-    out = site.host.exec("curl", "-sf", "--get", "--data-urlencode", f"query={expression}",
-                         "http://127.0.0.1:9090/api/v1/query").stdout
-    data = json.loads(out)["data"]
+    data = prometheus(site, "/api/v1/query?" + urllib.parse.urlencode({"query": expression}))
     return [(sample["metric"], float(sample["value"][1])) for sample in data["result"]]
 
 
@@ -51,12 +56,8 @@ def value(site: SiteHost, expression: str) -> float | None:
     return found[0][1] if found else None
 
 
-def api(site: SiteHost, path: str) -> dict:
-    return json.loads(site.host.exec("curl", "-sf", f"http://127.0.0.1:9090{path}").stdout)["data"]
-
-
 def firing(site: SiteHost) -> list[dict]:
-    return [a for a in api(site, "/api/v1/alerts")["alerts"] if a["state"] == "firing"]
+    return [a for a in prometheus(site, "/api/v1/alerts")["alerts"] if a["state"] == "firing"]
 
 
 def wait_for(what: str, check, timeout: float, interval: float = 2):
@@ -106,7 +107,7 @@ def test_every_service_is_a_target_and_up(sites, flavour) -> None:
     site = sites(flavour)
 
     def all_up():
-        targets = api(site, "/api/v1/targets?state=active")["activeTargets"]
+        targets = prometheus(site, "/api/v1/targets?state=active")["activeTargets"]
         return targets if targets and all(t["health"] == "up" for t in targets) else None
 
     targets = wait_for("every target up", all_up, timeout=90)

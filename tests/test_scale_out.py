@@ -6,6 +6,7 @@ the spaces breaking; each internal port answers only the hosts that use it.
 The node-stopping test runs last: it takes node-b down."""
 
 import contextlib
+import json
 import threading
 import time
 
@@ -141,6 +142,28 @@ def test_redis_restarts_and_the_spaces_keep_working(cluster) -> None:
         close(players)
 
 
+def test_each_host_monitors_what_it_runs_every_socket_process_included(cluster) -> None:
+    node = {("livekit", "127.0.0.1:6789"), ("socket", "127.0.0.1:9464"), ("socket", "127.0.0.1:9465")}
+    expected = {"edge": {("caddy", "localhost:2019")}, "node-a": node, "node-b": node}
+    for name, services in expected.items():
+        host = cluster.host(name)
+        deadline = time.monotonic() + 60
+        while True:
+            fetch = ("import urllib.request; "
+                     "print(urllib.request.urlopen('http://127.0.0.1:9090/api/v1/targets').read().decode())")
+            answer = json.loads(host.exec("python3", "-c", fetch).stdout)
+            targets = {(t["labels"]["job"], t["labels"]["instance"]): t["health"]
+                       for t in answer["data"]["activeTargets"]}
+            if all(health == "up" for health in targets.values()) or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        own = {target for target in targets if target[0] not in ("prometheus", "node")}
+        assert own == services, (name, targets)
+        assert set(targets.values()) == {"up"}, (name, targets)
+    watched = cluster.host("edge").exec("cat", "/var/lib/prometheus/node-exporter/flowspace.prom").stdout
+    assert 'flowspace_unit_active{unit="redis-server.service",service="redis"} 1' in watched, watched
+
+
 def test_internal_ports_answer_only_the_hosts_that_use_them(cluster) -> None:
     edge, node_a, node_b, outsider = (cluster.host("edge"), cluster.host("node-a"), cluster.host("node-b"),
                                       cluster.outsider)
@@ -148,7 +171,9 @@ def test_internal_ports_answer_only_the_hosts_that_use_them(cluster) -> None:
     allowed = [(edge, a_ip, 3001), (edge, a_ip, 3002), (edge, b_ip, 3001), (edge, a_ip, 7880),
                (edge, b_ip, 7880), (node_a, edge_ip, 6379), (node_b, edge_ip, 6379)]
     refused = [(outsider, a_ip, 3001), (outsider, a_ip, 7880), (outsider, edge_ip, 6379),
-               (node_a, b_ip, 3001), (node_a, b_ip, 7880), (outsider, a_ip, 9464)]
+               (node_a, b_ip, 3001), (node_a, b_ip, 7880), (outsider, a_ip, 9464),
+               # Metrics: LiveKit's listens on the API's addresses, the firewall keeps it in.
+               (outsider, a_ip, 6789), (edge, a_ip, 6789), (outsider, a_ip, 9090), (outsider, edge_ip, 2019)]
     assert [case[1:] for case in allowed if not connect(*case)] == []
     assert [(case[0].name, *case[1:]) for case in refused if connect(*case)] == []
     # Redis wants a user: the default one is off.
