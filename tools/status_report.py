@@ -82,7 +82,7 @@ def ago(epoch: float | None, now: float) -> str:
 
 def reclaim_line(r: dict) -> str:
     covered = r.get("covered_seconds")
-    measured = "nothing" if not covered else f"{covered / 60:.0f} min" if covered < 3600 else f"{covered / 3600:.1f} h"
+    measured = f"{covered / 3600:.1f} h" if covered and covered >= 3600 else f"{(covered or 0) / 60:.0f} min"
     line = (f"  idle reclaim ({r.get('window')}, {measured} measured): "
             f"CPU p95 {number(r.get('cpu_p95_percent'))}%, network {number(r.get('network_percent'))}%, "
             f"memory {number(r.get('memory_percent'))}% (threshold {number(r.get('threshold_percent'))}%)")

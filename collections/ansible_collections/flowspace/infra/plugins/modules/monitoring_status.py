@@ -82,9 +82,9 @@ alerts:
 import json
 import urllib.error
 import urllib.parse
-import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
 
 
 class Prometheus:
@@ -93,7 +93,7 @@ class Prometheus:
 
     def get(self, path, **params):
         url = f"{self.base_url}{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
-        with urllib.request.urlopen(url, timeout=self.timeout) as answer:  # noqa: S310 - loopback http
+        with open_url(url, timeout=self.timeout) as answer:
             body = json.load(answer)
         if body.get("status") != "success":
             raise RuntimeError(f"{path}: {body.get('error', body)}")
@@ -116,7 +116,7 @@ def percent(value):
 
 def services(prom):
     by_unit = {}
-    for labels, _ in prom.vector("max by (unit, service, state, version) (flowspace_unit_info)"):
+    for labels, _present in prom.vector("max by (unit, service, state, version) (flowspace_unit_info)"):
         by_unit[labels["unit"]] = {"service": labels.get("service", labels["unit"]), "unit": labels["unit"],
                                    "state": labels.get("state", ""), "version": labels.get("version", "")}
     for name, key in (("flowspace_unit_active", "active"), ("flowspace_unit_restarts_total", "restarts"),
