@@ -5,48 +5,19 @@
 //
 //   node dist/bench/processes.js --caddy PATH [--processes 4] [--clients 1000,2000] [--seconds 10] [--json FILE]
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, listening, startCaddy } from './caddy';
 import { arg, line, load, MOVES_PER_SECOND, ORIGIN, Result, SPACE_SIZE, start } from './load';
 
 const SOURCES = 200; // client addresses 127.0.1.1 ... 127.0.1.200
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function listening(port: number, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(!!socket.end())).on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
 // Caddy in front of the upstreams, with the site options the stack gives a balanced site.
-async function edge(caddy: string, upstreams: number[]): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'flowspace-bench-'));
-  const config = path.join(dir, 'Caddyfile');
-  writeFileSync(config, `{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n}\n\n`
-    + `http://127.0.0.1:${port} {\n\treverse_proxy ${upstreams.map((p) => `127.0.0.1:${p}`).join(' ')} {\n`
+function edge(caddy: string, upstreams: number[]): Promise<{ child: ChildProcess; port: number }> {
+  return startCaddy(caddy, (port) => `http://127.0.0.1:${port} {\n\treverse_proxy ${upstreams.map((p) => `127.0.0.1:${p}`).join(' ')} {\n`
     + '\t\tlb_policy client_ip_hash\n\t\tlb_try_duration 10s\n\t\tfail_duration 30s\n'
     + '\t\thealth_uri /healthz\n\t\thealth_interval 2s\n\t\thealth_timeout 2s\n\t}\n}\n');
-  const child = spawn(caddy, ['run', '--config', config, '--adapter', 'caddyfile'],
-                      { stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir } });
-  await listening(port);
-  return { child, port };
 }
 
 async function main(): Promise<void> {
