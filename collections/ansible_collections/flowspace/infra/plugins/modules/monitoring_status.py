@@ -134,10 +134,19 @@ def certificates(prom, now):
                   key=lambda c: c["name"])
 
 
+def now_of(prom, record):
+    """A recorded figure as of now: its rule's own expression evaluated at this instant (the
+    recorded series lags by up to an evaluation interval, which right after a burst of traffic
+    put the projection below the month so far)."""
+    rules = [rule for group in prom.get("/api/v1/rules", type="record")["groups"] for rule in group["rules"]
+             if rule.get("name") == record]
+    return prom.scalar(rules[0]["query"] if rules else record)
+
+
 def egress(prom):
     month = prom.scalar("max(flowspace_egress_month_bytes)")
     allowance = prom.scalar("max(flowspace_egress_allowance_bytes)")
-    projected = prom.scalar("flowspace:egress_projected_month_bytes")
+    projected = now_of(prom, "flowspace:egress_projected_month_bytes")
     return {"month_bytes": month, "allowance_bytes": allowance,
             "percent": percent(month / allowance) if month is not None and allowance else None,
             "projected_bytes": projected,
