@@ -12,16 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { io as connect } from 'socket.io-client';
 import { startCaddy } from './caddy';
-import { arg, cpuSeconds, line, load, ORIGIN, Result, start } from './load';
+import { arg, cpuSeconds, line, load, ORIGIN, percentile, Result, start } from './load';
 
 const CONCURRENT_REQUESTS = 20;
 const CONNECTIONS = 300;
 
 interface Path { name: string; url: string; tls: boolean }
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
-}
 
 function get(url: string, agent: http.Agent): Promise<void> {
   const client = url.startsWith('https:') ? https : http;
