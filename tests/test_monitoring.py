@@ -185,6 +185,12 @@ def test_a_crash_looping_unit_raises_its_alert(alerting) -> None:
                               "flowspace-socket@1 && systemctl restart flowspace-socket@1")
     wait_for("the process back", lambda: host.exec("systemctl", "is-active", "flowspace-socket@1",
                                                     check=False).stdout.strip() == "active", timeout=30)
+    # The collector's last sample may be from the loop (active for an instant, no process left):
+    # the later tests read Prometheus, so wait until a run after the restore was scraped.
+    fresh_egress(alerting, after=time.time())
+    wait_for("the process's memory in Prometheus", lambda: (value(
+        alerting, 'flowspace_unit_memory_rss_bytes{unit="flowspace-socket@1.service"}') or 0) > 1_000_000,
+        timeout=30)
 
 
 def test_an_idle_host_raises_the_reclaim_warning_naming_the_figures(alerting) -> None:
