@@ -36,21 +36,24 @@ class LiveKitClients:
         grants = api.VideoGrants(room_join=True, room=room)
         return api.AccessToken(self.key, self.secret).with_identity(identity).with_grants(grants).to_jwt()
 
-    def _participants(self, room: str, hosts_dir: Path, seconds: float, stay: float = 0) -> tuple[list, dict]:
-        """The participants' command line and environment.
+    def pinned_command(self, hosts_dir: Path, script: str, *args: str) -> tuple[list, dict]:
+        """The command line and environment that run `script` (an SDK client) with the name pinned.
 
         The SDK's native core resolves names and checks certificates the system way, so the
-        participants run in a mount namespace of their own whose /etc/hosts names the host,
-        with SSL_CERT_FILE pointing at the test CA: nothing outside that process changes."""
+        clients run in a mount namespace of their own whose /etc/hosts names the host, with
+        SSL_CERT_FILE pointing at the test CA: nothing outside that process changes."""
         hosts = hosts_dir / "hosts"
         hosts.write_text(f"127.0.0.1 localhost\n{self.address} {self.domain}\n")
         # Root may make the mount namespace directly; anyone else gets it inside a user namespace.
         as_user = [] if os.geteuid() == 0 else ["--map-root-user"]
         command = ["unshare", *as_user, "--mount", "--propagation", "private", "sh", "-c",
-                   'mount --bind "$0" /etc/hosts && exec "$@"', str(hosts),
-                   sys.executable, str(PARTICIPANTS), f"wss://{self.domain}",
-                   self.token("speaker", room), self.token("listener", room), str(seconds), str(stay)]
+                   'mount --bind "$0" /etc/hosts && exec "$@"', str(hosts), sys.executable, script, *args]
         return command, {**os.environ, "SSL_CERT_FILE": self.ca_file}
+
+    def _participants(self, room: str, hosts_dir: Path, seconds: float, stay: float = 0) -> tuple[list, dict]:
+        return self.pinned_command(hosts_dir, str(PARTICIPANTS), f"wss://{self.domain}",
+                                   self.token("speaker", room), self.token("listener", room), str(seconds),
+                                   str(stay))
 
     def exchange_audio(self, room: str, hosts_dir: Path, seconds: float = 30) -> dict:
         """Two participants join `room` over wss; one speaks, the other must hear it."""
