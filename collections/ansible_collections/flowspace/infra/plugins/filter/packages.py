@@ -17,9 +17,9 @@ description:
     C(installed) (unpacked and configured, or only waiting for triggers).
   - C(packages_missing(WANTED, LISTING)) returns the entries of WANTED (C(name) or C(name=VERSION),
     VERSION a glob as apt takes it, for example C(nodejs=20.*)) that are not installed at a matching
-    version: the ones apt would install, upgrade or downgrade.
+    version, that is the ones apt would install, upgrade or downgrade.
   - C(packages_on_disk(NAMES, LISTING)) returns the NAMES dpkg still has files of (installed, half
-    installed or only configuration files left): the ones a purge would act on.
+    installed or only configuration files left), that is the ones a purge would act on.
 positional: _input
 options:
   _input:
@@ -51,7 +51,7 @@ def packages_missing(wanted, listing):
     known = dpkg_packages(listing)
     missing = []
     for spec in [wanted] if isinstance(wanted, str) else wanted:
-        name, _, version = spec.partition("=")
+        name, version = spec.split("=", 1) if "=" in spec else (spec, "")
         found = known.get(name)
         wrong_version = version and found and not fnmatch.fnmatchcase(found["version"], version)
         if not found or not found["installed"] or wrong_version:
