@@ -71,12 +71,17 @@ def wait_for(what: str, check, timeout: float, interval: float = 2):
         time.sleep(interval)
 
 
-def fresh_egress(site: SiteHost, after: float) -> float:
-    """The month's egress as Prometheus has it from a collector run that started after AFTER."""
+def wait_for_a_collector_run(site: SiteHost, after: float) -> None:
+    """Until Prometheus has scraped a collector run that started after AFTER."""
     def scraped_a_later_run():
         return (value(site, "max(flowspace_host_metrics_run_seconds)") or 0) > after
 
     wait_for("a collector run scraped", scraped_a_later_run, timeout=40, interval=1)
+
+
+def fresh_egress(site: SiteHost, after: float) -> float:
+    """The month's egress as Prometheus has it from a collector run that started after AFTER."""
+    wait_for_a_collector_run(site, after)
     return value(site, "max(flowspace_egress_month_bytes)")
 
 
@@ -187,7 +192,7 @@ def test_a_crash_looping_unit_raises_its_alert(alerting) -> None:
                                                     check=False).stdout.strip() == "active", timeout=30)
     # The collector's last sample may be from the loop (active for an instant, no process left):
     # the later tests read Prometheus, so wait until a run after the restore was scraped.
-    fresh_egress(alerting, after=time.time())
+    wait_for_a_collector_run(alerting, after=time.time())
     wait_for("the process's memory in Prometheus", lambda: (value(
         alerting, 'flowspace_unit_memory_rss_bytes{unit="flowspace-socket@1.service"}') or 0) > 1_000_000,
         timeout=30)
