@@ -2,6 +2,7 @@
 egress count across runs, reboots, a recreated interface and the turn of the month."""
 
 import calendar
+import os
 from importlib.machinery import SourceFileLoader
 from importlib.util import module_from_spec, spec_from_loader
 
@@ -62,3 +63,28 @@ def test_the_version_is_the_first_version_like_word() -> None:
     assert collector.VERSION.search("Redis server v=7.0.15 sha=00000000:0").group(1) == "7.0.15"
     assert collector.VERSION.search("v2.11.9 h1:abc=").group(1) == "2.11.9"
     assert collector.VERSION.search("livekit-server version 1.13.5").group(1) == "1.13.5"
+
+
+def test_a_units_cpu_time_is_its_cgroups_count_in_either_cgroup_version(tmp_path, monkeypatch) -> None:
+    unit = "/system.slice/caddy.service"
+    v2 = tmp_path / "v2" / unit.lstrip("/")
+    v2.mkdir(parents=True)
+    (v2 / "cpu.stat").write_text("usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n")
+    v1 = tmp_path / "cpuacct" / unit.lstrip("/")
+    v1.mkdir(parents=True)
+    (v1 / "cpuacct.usage").write_text("7250000000\n")
+    monkeypatch.setattr(collector, "CGROUP_V1_CPU", (str(tmp_path / "cpuacct"),))
+
+    monkeypatch.setattr(collector, "CGROUP_V2", str(tmp_path / "v2"))
+    assert collector.cpu_seconds(unit, []) == 2.5
+    monkeypatch.setattr(collector, "CGROUP_V2", str(tmp_path / "none"))
+    assert collector.cpu_seconds(unit, []) == 7.25
+    assert collector.cpu_seconds("/system.slice/gone.service", []) == 0
+
+
+def test_without_a_cgroup_count_the_live_processes_cpu_is_summed(monkeypatch) -> None:
+    monkeypatch.setattr(collector, "CGROUP_V2", "/nonexistent")
+    monkeypatch.setattr(collector, "CGROUP_V1_CPU", ("/nonexistent",))
+    # This test's own process has used some CPU by now; a process that is gone adds nothing.
+    mine = collector.cpu_seconds("", [str(os.getpid()), "999999999"])
+    assert 0 < mine < 3600

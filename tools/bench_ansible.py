@@ -9,13 +9,14 @@ converged.
 """
 
 import argparse
-import json
 import os
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import bench_results  # tools/, beside this script
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INVENTORY = "inventories/lab/hosts.yml"
@@ -57,9 +58,7 @@ def main(argv: list[str]) -> int:
             rows.append(row)
             print(f"{step:<36} {strategy:<8} {row['seconds']:>7.1f} s  "
                   f"(ok {row['ok']}, changed {row['changed']}, skipped {row['skipped']})", flush=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"cores": os.cpu_count(), "loadavg": os.getloadavg(),
-                                               "runs": rows}, indent=2))
+    bench_results.write(args.json, runs=rows)
     return 0
 
 

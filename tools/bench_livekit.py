@@ -26,6 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import bench_results  # noqa: E402 - tools/, beside this script
+
 from labkit.checks.stack_check import lab_stack  # noqa: E402 - after the path above
 from labkit.clients.livekit_clients import LiveKitClients  # noqa: E402
 from labkit.lab import hosts  # noqa: E402
@@ -171,9 +173,7 @@ def main(argv: list[str]) -> int:
                     print(row_text(label, server_label, found), flush=True)
     finally:
         start(host, "ours", udp_port, port)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"cores": os.cpu_count(), "loadavg": os.getloadavg(),
-                                               "degraded_when": DEGRADED, "runs": rows}, indent=2))
+    bench_results.write(args.json, degraded_when=DEGRADED, runs=rows)
     return 0
 
 

@@ -49,11 +49,17 @@ def read(inventory: str | None, extra: list[str]) -> tuple[dict, dict, str]:
 def attention(figures: dict) -> list[str]:
     """What needs someone: alerts firing, a target that cannot be scraped, a service not active."""
     found = [f"{a['name']}: {a['summary'] or a['labels']}" for a in figures.get("alerts", [])]
-    # "unknown": not scraped yet (Prometheus has just started or reloaded); "down" needs someone.
+    # "unknown": not scraped yet (Prometheus has just started or reloaded); one failed scrape is a
+    # restart caught in the act; two in a row need someone.
     found += [f"target {t['job']} {t['instance']} is down: {t['error']}".rstrip(": ")
-              for t in figures.get("targets", []) if t["health"] == "down"]
+              for t in figures.get("targets", []) if t["health"] == "down" and t.get("failing", True)]
     found += [f"{s['service']} is {s['state']}" for s in figures.get("services", []) if not s.get("active")]
     return found
+
+
+def cpu(percent: float | None) -> str:
+    """% of one core; '-' until the host has two collector runs to compare."""
+    return "-" if percent is None else f"{percent:.1f}%"
 
 
 def size(value: float | None) -> str:
@@ -95,12 +101,14 @@ def reclaim_line(r: dict) -> str:
 def screen(host: str, figures: dict) -> str:
     now = figures.get("time") or time.time()
     lines = [f"== {host}"]
-    lines.append(f"  {'SERVICE':<22}{'STATE':<20}{'VERSION':<22}{'RESTARTS':>9}{'RSS':>11}")
-    for s in figures.get("services", []):
+    lines.append(f"  {'SERVICE':<22}{'STATE':<20}{'VERSION':<22}{'RESTARTS':>9}{'RSS':>11}{'CPU 5m':>9}")
+    services = figures.get("services", [])
+    for s in services:
         lines.append(f"  {s['service'][:21]:<22}{s['state']:<20}{(s['version'] or '-')[:21]:<22}"
-                     f"{s.get('restarts', 0):>9}{size(s.get('rss_bytes')):>11}")
-    total = sum(s.get("rss_bytes", 0) for s in figures.get("services", []))
-    lines.append(f"  {'all of them':<64}{size(total):>11}")
+                     f"{s.get('restarts', 0):>9}{size(s.get('rss_bytes')):>11}{cpu(s.get('cpu_percent')):>9}")
+    total = sum(s.get("rss_bytes", 0) for s in services)
+    known_cpu = [s["cpu_percent"] for s in services if s.get("cpu_percent") is not None]
+    lines.append(f"  {'all of them':<64}{size(total):>11}{cpu(sum(known_cpu) if known_cpu else None):>9}")
     for c in figures.get("certificates", []):
         lines.append(f"  certificate {c['name']}: expires in {c['days_left']:g} days "
                      f"({time.strftime('%Y-%m-%d', time.gmtime(c['expires']))})")

@@ -40,7 +40,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 services:
-  description: Each watched unit - service name, unit, active, state, version, restarts, rss_bytes.
+  description: Each watched unit - service name, unit, active, state, version, restarts, rss_bytes,
+    cpu_percent (of one core, over the last five minutes; absent until two collector runs are in).
   returned: always
   type: list
   elements: dict
@@ -68,7 +69,8 @@ last_converge:
   returned: always
   type: float
 targets:
-  description: Each scrape target - job, instance, health, error.
+  description: Each scrape target - job, instance, health and error of its last scrape, and failing
+    (its last two scrapes, or its only one, failed).
   returned: always
   type: list
   elements: dict
@@ -80,11 +82,14 @@ alerts:
 """
 
 import json
+import re
 import urllib.error
 import urllib.parse
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
+
+CPU_WINDOW = "5m"
 
 
 class Prometheus:
@@ -124,6 +129,10 @@ def services(prom):
         for labels, value in prom.vector(f"max by (unit) ({name})"):
             if labels.get("unit") in by_unit:
                 by_unit[labels["unit"]][key] = bool(value) if key == "active" else int(value)
+    # CPU over the last five minutes, in % of one core (the collector's count of the unit's cgroup).
+    for labels, value in prom.vector(f"max by (unit) (rate(flowspace_unit_cpu_seconds_total[{CPU_WINDOW}]))"):
+        if labels.get("unit") in by_unit:
+            by_unit[labels["unit"]]["cpu_percent"] = round(value * 100, 2)
     return sorted(by_unit.values(), key=lambda s: s["service"])
 
 
@@ -177,9 +186,26 @@ def now_figures(prom):
             "participants": prom.scalar('sum(livekit_participant_total{job="livekit"})')}
 
 
+def seconds_of(duration):
+    """A Prometheus duration ("30s", "1m30s", "500ms") in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    return sum(float(n) * units[unit] for n, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|[smhdwy])", duration))
+
+
+def failing(prom, target):
+    """Whether the target's last two scrapes both failed (or its only one): one failed scrape is
+    a restart caught in the act, not something for someone to look at."""
+    span = max(int(2 * seconds_of(target.get("scrapeInterval", "30s")) - 1), 1)
+    selector = ",".join(f'{name}="{value}"' for name, value in sorted(target["labels"].items())
+                        if name in ("job", "instance"))
+    best = prom.scalar(f"max(max_over_time(up{{{selector}}}[{span}s]))")
+    return best is None or best == 0
+
+
 def targets(prom):
     return sorted(({"job": t["labels"].get("job", ""), "instance": t["labels"].get("instance", ""),
-                    "health": t.get("health", ""), "error": t.get("lastError", "")}
+                    "health": t.get("health", ""), "error": t.get("lastError", ""),
+                    "failing": t.get("health") == "down" and failing(prom, t)}
                    for t in prom.get("/api/v1/targets", state="active")["activeTargets"]),
                   key=lambda t: (t["job"], t["instance"]))
 
