@@ -27,9 +27,10 @@ def settled_figures(settle: float) -> tuple[str, dict]:
         if not figures:
             raise SystemExit(f"the lab host could not be read: {unreadable or last_words}")
         host, found = next(iter(figures.items()))
-        waited = time.time() - (found.get("last_converge") or 0)
-        cpu_known = all(s.get("cpu_percent") is not None for s in found.get("services", []))
-        if waited >= settle and cpu_known:
+        services = found.get("services", [])
+        # Until Prometheus has scraped the collector, it knows neither the converge nor a service.
+        waited = time.time() - found["last_converge"] if found.get("last_converge") else 0
+        if waited >= settle and services and all(s.get("cpu_percent") is not None for s in services):
             return host, found
         pause = max(settle - waited, 30)
         print(f"waiting {pause:.0f} s for a window without the converge in it", flush=True)
