@@ -1,0 +1,68 @@
+"""flowspace.infra.dpkg_query, which lets a role skip apt when dpkg already has every package:
+run for real against this machine's dpkg, and its reading of the states a host can be in."""
+
+import json
+
+import pytest
+
+from ansible_collections.flowspace.infra.plugins.module_utils import dpkg
+from support import run_tool
+
+LISTING = "\n".join([
+    "nodejs\t20.18.1-1nodesource1\tii ",
+    "prometheus-alertmanager\t0.25.0+ds-2\trc ",  # removed, its configuration left
+    "caddy\t2.11.9\thi ",  # held
+    "fail2ban\t1.0.2-2\tiU ",  # unpacked, not configured
+    "libc6:arm64\t2.36-9\tii ",
+    "needrestart\t3.6-4\tiW ",  # installed, waiting for triggers
+    "",
+])
+
+
+def module(*names: str, check: bool = False) -> dict:
+    """The module run by Ansible on this machine (a Debian controller: dpkg is real here)."""
+    args = json.dumps({"names": list(names)})
+    run = run_tool("ansible", "localhost", "-c", "local", "-m", "flowspace.infra.dpkg_query",
+                   "-a", args, "-o", *(["--check"] if check else []), timeout=120)
+    assert run.returncode in (0, 2), run.stdout + run.stderr
+    return json.loads(run.stdout.split("=>", 1)[1])
+
+
+def test_the_module_reads_this_machines_dpkg() -> None:
+    version = module("dpkg")["packages"]["dpkg"]["version"]
+    found = module("dpkg", "no-such-package-here", f"dpkg={version.split('.')[0]}.*", "dpkg=0.0.*",
+                   check=True)
+    assert found["changed"] is False
+    assert found["packages"]["dpkg"] == {"version": version, "status": "ii", "installed": True}
+    assert "no-such-package-here" not in found["packages"]
+    assert found["missing"] == ["no-such-package-here", "dpkg=0.0.*"]
+    assert found["on_disk"] == ["dpkg", "dpkg", "dpkg"]
+
+
+def test_no_names_asks_nothing() -> None:
+    assert module() == {"changed": False, "packages": {}, "missing": [], "on_disk": []}
+
+
+def test_what_apt_would_install_upgrade_or_downgrade() -> None:
+    packages = dpkg.parse(LISTING)
+    assert dpkg.missing(["nodejs=20.*", "caddy", "libc6", "needrestart"], packages) == []
+    assert dpkg.missing(["nodejs=22.*"], packages) == ["nodejs=22.*"]
+    assert dpkg.missing(["prometheus-alertmanager", "fail2ban", "curl"], packages) == [
+        "prometheus-alertmanager", "fail2ban", "curl"]
+    assert dpkg.missing([], packages) == []
+    assert dpkg.missing(["curl"], dpkg.parse("")) == ["curl"]
+
+
+def test_what_a_purge_would_act_on() -> None:
+    assert dpkg.on_disk(["prometheus-alertmanager", "nodejs", "curl"], dpkg.parse(LISTING)) == [
+        "prometheus-alertmanager", "nodejs"]
+    assert dpkg.on_disk(["prometheus-alertmanager"], dpkg.parse("prometheus-alertmanager\t\tpn \n")) == []
+
+
+def test_the_query_asks_dpkg_for_bare_names() -> None:
+    assert dpkg.query_argv(["nodejs=20.*", "curl"])[-2:] == ["nodejs", "curl"]
+
+
+def test_a_listing_in_another_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a dpkg-query line"):
+        dpkg.parse("nodejs 20.18.1 ii\n")
