@@ -23,13 +23,8 @@ options:
     description: Seconds to wait for each answer from Prometheus.
     type: float
     default: 10
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
+extends_documentation_fragment:
+  - flowspace.infra.read_only
 """
 
 EXAMPLES = r"""
