@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ansible_collections.flowspace.infra.plugins.module_utils import dpkg
+from ansible_collections.flowspace.infra.plugins.modules import dpkg_query as dpkg
 from support import run_tool
 
 LISTING = "\n".join([
