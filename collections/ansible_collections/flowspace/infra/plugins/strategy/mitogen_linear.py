@@ -14,6 +14,9 @@ description:
   - Needs the C(mitogen) Python package on the controller (the project pins it in its
     requirements.txt); without it the run stops with a message saying so. Set
     C(ANSIBLE_STRATEGY=linear) to run without Mitogen.
+  - Reads each play's C(vars_files) once per run, as Ansible does for inventory C(group_vars)
+    (C(linear) parses them again for every task); a vars file changed during a run is read
+    at the next run.
   - Formerly C(flowspace.infra.fast_linear), which still redirects here.
 author: FlowSpace infra (@flowspace)
 """
@@ -32,6 +35,23 @@ except ImportError as error:
 else:
     _MITOGEN_MISSING = None
 
+
+def _read_vars_files_once(loader):
+    """Ansible parses a play's vars_files again for every task (only vaulted ones are cached):
+    a no-op site.yml read playbooks/vars/stack.yml ~400 times (~0.8 s). They do not change
+    during a run, so they are cached like inventory group_vars files are."""
+    if getattr(loader, "_flowspace_vars_files_cached", False):
+        return
+    load_from_file = loader.load_from_file
+
+    def load_from_file_cached(file_name, cache="all", unsafe=False, json_only=False):
+        return load_from_file(file_name, cache="all" if cache == "vaulted" else cache,
+                              unsafe=unsafe, json_only=json_only)
+
+    loader.load_from_file = load_from_file_cached
+    loader._flowspace_vars_files_cached = True
+
+
 if _MITOGEN_MISSING is None:
     _Linear = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
 
@@ -42,6 +62,7 @@ if _MITOGEN_MISSING is None:
             # in a process imports and caches what it needs (~0.08 s); done once here, every
             # worker inherits it (~0.01 s a task).
             list(list_collection_dirs())
+            _read_vars_files_once(self._loader)
             return super().run(iterator, play_context)
 
 else:
