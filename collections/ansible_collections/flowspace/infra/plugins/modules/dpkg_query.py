@@ -110,7 +110,6 @@ def on_disk(names, packages):
     return [name for name in names if name in packages and packages[name]["status"][1] != NOT_ON_DISK]
 
 
-
 def main():
     module = AnsibleModule(argument_spec={"names": {"type": "list", "elements": "str", "required": True}},
                            supports_check_mode=True)
