@@ -72,9 +72,11 @@ def wait_for(what: str, check, timeout: float, interval: float = 2):
 
 
 def wait_for_a_collector_run(site: SiteHost, after: float, timeout: float = 40) -> None:
-    """Until Prometheus has scraped a collector run that started after AFTER."""
+    """Until Prometheus has scraped a collector run that started after AFTER. The collector
+    records its start rounded to the second: a run that started up to half a second before
+    AFTER (and read the counters then) can carry a later figure, so it must exceed AFTER + 0.5."""
     def scraped_a_later_run():
-        return (value(site, "max(flowspace_host_metrics_run_seconds)") or 0) > after
+        return (value(site, "max(flowspace_host_metrics_run_seconds)") or 0) > after + 0.5
 
     wait_for("a collector run scraped", scraped_a_later_run, timeout=timeout, interval=1)
 
