@@ -356,3 +356,69 @@ def test_a_redeploy_whose_answer_is_lost_is_not_started_twice(vercel) -> None:
     assert rerun.returncode == 0, rerun.output[-2000:]
     assert rerun.changed("localhost") == [], "it waited for the deployment already started"
     assert production_deployments(vercel) == ["READY", "READY"]
+
+
+def test_a_deployment_still_building_after_the_change_is_waited_for_not_crashed_on(vercel) -> None:
+    # A push to the app started a production build after the variables changed: the newest
+    # deployment is QUEUED when the play asks whether production is stale.
+    assert vercel.sync().returncode == 0
+    vercel.api.control("POST", "hooks", {"project_id": vercel.project["id"], "hook_id": "push"})
+    vercel.api.call("POST", f"/v1/integrations/deploy/{vercel.project['id']}/push", token=None)
+    assert production_deployments(vercel) == ["READY", "QUEUED"]
+    run = vercel.sync(vercel_redeploy=True, vercel_only_if_stale=True)
+    assert run.returncode == 0, run.output[-2000:]
+    assert run.changed("localhost") == [] and run.result("Redeploy")["stale"] is None
+    assert production_deployments(vercel) == ["READY", "READY"], "waited for the push's build, started none"
+
+
+def test_a_failed_build_after_a_removal_is_made_up_by_later_runs(vercel) -> None:
+    extra = {"key": "OLD_FLAG", "value": "old-flag-value", "target": ["production"]}
+    assert vercel.sync([*VARIABLES, extra], vercel_redeploy=True).returncode == 0
+    vercel.api.control("POST", "settings", {"build_outcome": "ERROR"})
+    removed = vercel.sync(VARIABLES, vercel_redeploy=True, vercel_prune=True)
+    assert removed.returncode != 0 and removed.result(SYNC)["deleted"] == ["OLD_FLAG"]
+    vercel.api.control("POST", "settings", {"build_outcome": "READY"})
+    # Nothing left to change in the variables, and no timestamp records the removal.
+    healed = vercel.sync(VARIABLES, vercel_redeploy=True, vercel_only_if_stale=True)
+    assert healed.returncode == 0, healed.output[-2000:]
+    assert healed.changed("localhost") == ["Redeploy"]
+    assert "ended ERROR" in healed.result("Redeploy")["stale"]
+    assert "OLD_FLAG" not in vercel.api.deployments(vercel.project["id"])[-1]["env"]
+    again = vercel.sync(VARIABLES, vercel_redeploy=True, vercel_only_if_stale=True)
+    assert again.changed("localhost") == [] and again.result("Redeploy")["stale"] is None
+
+
+@pytest.mark.parametrize("fault", [{"status": 500}, {"status": 400, "code": "bad_request"}],
+                         ids=["500", "400"])
+def test_a_type_change_whose_create_fails_loses_nothing(vercel, fault) -> None:
+    plain = [{"key": "FLAG", "value": "flag-value-1", "type": "plain", "target": ["production"]}]
+    assert vercel.sync(plain).returncode == 0
+    vercel.api.control("POST", "faults", {**fault, "count": 1, "method": "POST",
+                                          "path": f"/v10/projects/{vercel.project['name']}/env"})
+    run = vercel.sync([{**plain[0], "type": "sensitive"}])
+    assert run.returncode != 0
+    message = " ".join(run.failures["localhost"])
+    assert "FLAG: changing its type from plain to sensitive failed" in message
+    assert "put back as plain with its old value" in message
+    stored = vercel.stored()["FLAG@production"]
+    assert (stored["type"], stored["value"]) == ("plain", "flag-value-1")
+    healed = vercel.sync([{**plain[0], "type": "sensitive"}])
+    assert healed.returncode == 0, healed.output[-2000:]
+    assert vercel.stored()["FLAG@production"]["type"] == "sensitive"
+
+
+def test_a_url_that_is_no_vercel_api_is_named_as_such(vercel) -> None:
+    run = vercel.sync(vercel_api_url=vercel.api.base_url + "/not-the-api")
+    message = " ".join(run.failures["localhost"])
+    assert run.returncode != 0 and "check api_url" in message and "no project" not in message
+
+
+def test_plain_values_are_shown_and_secret_ones_hidden_whole(vercel) -> None:
+    variables = [{"key": "SHORT", "value": "b", "type": "plain"},
+                 {"key": "HIDDEN", "value": "hidden-value-123", "type": "encrypted"},
+                 {"key": "1BAD", "value": "x"}]
+    run = vercel.sync(variables, "-vvv")
+    assert run.returncode != 0
+    assert "hidden-value-123" not in run.output
+    assert "'1BAD' is not a valid variable name" in run.output, "text around a short value intact"
+    assert "********" not in run.output.replace("VALUE_SPECIFIED_IN_NO_LOG_PARAMETER", "")

@@ -48,9 +48,10 @@ INVALID_JSON = object()
 
 
 class ApiError(Exception):
-    def __init__(self, status, code, message, **extra):
+    def __init__(self, status, code, message, beside=None, **extra):
         super().__init__(message)
-        self.status, self.body = status, {"error": {"code": code, "message": message, **extra}}
+        self.status = status
+        self.body = {"error": {"code": code, "message": message, **extra}, **(beside or {})}
 
 
 def not_found(what="The requested API endpoint was not found."):
@@ -85,13 +86,13 @@ class State:
             self.create_deployment(project, "production", ready=True)
         return project
 
-    def create_deployment(self, project, target, ready=False):
+    def create_deployment(self, project, target, ready=False, meta=None):
         snapshot = {env["key"]: env["value"] for env in self.envs[project["id"]] if target in env["target"]}
         deployment = {"uid": "dpl_" + secrets.token_hex(8), "name": project["name"],
                       "url": f"{project['name']}-{secrets.token_hex(4)}.vercel.app",
                       "projectId": project["id"], "target": target, "created": self.now(),
                       "createdAt": None,
-                      "state": "READY" if ready else "QUEUED", "env": snapshot}
+                      "state": "READY" if ready else "QUEUED", "meta": dict(meta or {}), "env": snapshot}
         deployment["createdAt"] = deployment["created"]
         self.deployments.append(deployment)
         return deployment
@@ -112,8 +113,16 @@ def ciphertext(value):
 
 
 def deployment_view(deployment):
-    view = {k: v for k, v in deployment.items() if k != "env"}
+    """One deployment as GET/POST /v13/deployments answer: `id` and `readyState`."""
+    view = {k: v for k, v in deployment.items() if k not in ("env", "uid", "state")}
     view["id"], view["readyState"] = deployment["uid"], deployment["state"]
+    return view
+
+
+def listed_deployment(deployment):
+    """One deployment as GET /v6/deployments lists it: `uid`, `state` and `readyState`, no `id`."""
+    view = {k: v for k, v in deployment.items() if k != "env"}
+    view["readyState"] = deployment["state"]
     return view
 
 
@@ -123,6 +132,7 @@ class Api:
     def __init__(self, state):
         self.state = state
         self.routes = [
+            ("GET", r"/v2/user", self.get_user),
             ("GET", r"/v9/projects/([^/]+)", self.get_project),
             ("GET", r"/v(?:9|10)/projects/([^/]+)/env", self.list_env),
             ("POST", r"/v10/projects/([^/]+)/env", self.create_env),
@@ -160,6 +170,9 @@ class Api:
             if in_scope:
                 return project
         raise not_found("Project not found")
+
+    def get_user(self, match, query, body):
+        return 200, {"user": {"id": "user_emulated", "username": "emulated", "email": "user@example.test"}}
 
     def get_project(self, match, query, body):
         return 200, self.project(match.group(1), query)
@@ -253,7 +266,9 @@ class Api:
             except ApiError as error:
                 failed.append({"error": {**error.body["error"], "key": (item or {}).get("key")}})
         if failed and not created:
-            raise ApiError(400, "BAD_REQUEST", "No environment variables were created", failed=failed)
+            # Vercel puts the per-item reasons beside the error object, not in it.
+            raise ApiError(400, "BAD_REQUEST", "No environment variables were created",
+                           beside={"failed": failed})
         return 201, {"created": created, "failed": failed}
 
     def find_env(self, project, env_id):
@@ -303,7 +318,7 @@ class Api:
                  and (not query.get("state") or d["state"] in query["state"].split(","))]
         found.sort(key=lambda d: d["created"], reverse=True)
         limit = int(query.get("limit") or 20)
-        return 200, {"deployments": [deployment_view(d) for d in found[:limit]],
+        return 200, {"deployments": [listed_deployment(d) for d in found[:limit]],
                      "pagination": {"count": min(limit, len(found)), "next": None, "prev": None}}
 
     def create_deployment(self, match, query, body):
@@ -314,7 +329,13 @@ class Api:
         project = self.state.projects[source["projectId"]]
         if body.get("name") not in (project["name"], project["id"]):
             raise ApiError(400, "bad_request", "The `name` does not match the deployment's project.")
-        return 200, deployment_view(self.state.create_deployment(project, body.get("target") or "production"))
+        meta = body.get("meta") or {}
+        if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+            raise ApiError(400, "bad_request", "`meta` must be an object of strings.")
+        # A redeploy keeps the source's metadata; the request's own keys are added to it.
+        deployment = self.state.create_deployment(project, body.get("target") or "production",
+                                                  meta={**source.get("meta", {}), **meta})
+        return 200, deployment_view(deployment)
 
     def get_deployment(self, match, query, body):
         deployment = next((d for d in self.state.deployments if match.group(1) in (d["uid"], d["url"])), None)
@@ -381,7 +402,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(fault.get("delay", 0))
             if fault.get("status"):
                 headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
-                code = "rate_limited" if fault["status"] == 429 else "internal_server_error"
+                default = "rate_limited" if fault["status"] == 429 else "internal_server_error"
+                code = fault.get("code") or default
                 error = {"error": {"code": code, "message": "Injected fault"}}
                 return self._send(fault["status"], error, headers)
         self._send(*self._apply(url, query, body, token))

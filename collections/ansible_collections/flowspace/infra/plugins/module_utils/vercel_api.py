@@ -47,6 +47,30 @@ def api_argument_spec():
     )
 
 
+def deployment_id(deployment):
+    """A deployment's id: lists name it `uid`, single reads and creates `id`."""
+    return deployment.get("id") or deployment.get("uid")
+
+
+def deployment_state(deployment):
+    """A deployment's state: `readyState` in single reads, `state` (and often both) in lists."""
+    return deployment.get("readyState") or deployment.get("state")
+
+
+def explain(error, project, client=None):
+    """What a user should read for an API error: the token, the project or the URL."""
+    if error.status == 403:
+        return f"Vercel refused the token (403 {error.code}): check token and team scope. {error}"
+    if error.status == 404 and "/env/" not in (error.path or "") and error.method == "GET":
+        vercel_said_project = error.code == "not_found" and "project" in (error.message or "").lower()
+        if vercel_said_project or (client is not None and client.api_answers()):
+            return (f"Vercel has no project {project!r} in this scope (404): check project and "
+                    f"team_id/team_slug. {error}")
+        return (f"{error.path} is not a Vercel API endpoint at this api_url (404 {error.code}): "
+                f"check api_url (Vercel's is {DEFAULT_API_URL}). {error}")
+    return f"Vercel API error: {error}"
+
+
 class VercelClient:
     def __init__(self, module, sleep=time.sleep):
         params = module.params
@@ -102,14 +126,20 @@ class VercelClient:
             reason = f"{info.get('msg', 'no answer')} after {attempt} attempt(s)"
             return VercelError(status, "unreachable", reason, method, path)
         try:
-            error = json.loads(info.get("body") or b"{}").get("error", {})
+            answer = json.loads(info.get("body") or b"{}")
         except ValueError:
-            error = {}
+            answer = {}
+        if not isinstance(answer, dict):
+            answer = {}
+        error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
         code = error.get("code", "http_error")
         message = error.get("message", info.get("msg", ""))
         if status in (429,) or status >= 500:
             message += f" (gave up after {attempt} attempt(s))"
-        details = {k: v for k, v in error.items() if k not in ("code", "message")}
+        # The rest of the error object, and what Vercel puts beside it (a refused batch's
+        # per-item `failed` list comes next to `error`, not inside it).
+        details = {k: v for k, v in answer.items() if k != "error"}
+        details.update({k: v for k, v in error.items() if k not in ("code", "message")})
         return VercelError(status, code, message, method, path, details=details)
 
     # Projects and environment variables
@@ -152,12 +182,23 @@ class VercelClient:
                             {"projectId": project_id, "target": target, "limit": limit})
         return page.get("deployments", [])
 
-    def redeploy(self, deployment, name, target="production"):
-        return self.request("POST", "/v13/deployments", {"forceNew": "1"},
-                            {"deploymentId": deployment["uid"], "name": name, "target": target})
+    def redeploy(self, deployment, name, target="production", meta=None):
+        body = {"deploymentId": deployment_id(deployment), "name": name, "target": target}
+        if meta:
+            body["meta"] = meta
+        return self.request("POST", "/v13/deployments", {"forceNew": "1"}, body)
 
     def deployment(self, deployment_id):
         return self.request("GET", f"/v13/deployments/{deployment_id}")
+
+    def api_answers(self):
+        """Whether api_url is a Vercel API at all: the token's own user is an endpoint every
+        token may read (200), or is refused with Vercel's error (403); only a wrong URL says 404."""
+        try:
+            self.request("GET", "/v2/user", scoped=False)
+        except VercelError as error:
+            return error.status not in (404, -1)
+        return True
 
     def call_deploy_hook(self, hook_url):
         """Deploy hooks carry their own secret in the URL and take no token."""

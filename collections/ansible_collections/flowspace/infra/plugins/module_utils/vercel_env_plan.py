@@ -91,6 +91,7 @@ class Plan:
     upsert: list = field(default_factory=list)   # payloads for one POST ?upsert=true (same targets)
     patch: list = field(default_factory=list)    # (env id, changes) for PATCH
     delete: list = field(default_factory=list)   # env ids for one batch DELETE
+    replace: list = field(default_factory=list)  # (env as read, payload): a type change, one by one
     conflicts: list = field(default_factory=list)
     created: list = field(default_factory=list)
     updated: list = field(default_factory=list)
@@ -101,7 +102,7 @@ class Plan:
 
     @property
     def changed(self):
-        return bool(self.create or self.upsert or self.patch or self.delete)
+        return bool(self.create or self.upsert or self.patch or self.delete or self.replace)
 
 
 def _payload(var, secret):
@@ -196,13 +197,24 @@ class _Planner:
         result.after.setdefault(var["key"], []).append(_shown(payload, value_note))
         self.touches_production(env.get("target"), payload["target"])
         if env.get("type") != payload["type"]:
-            # Vercel does not turn a variable into (or out of) sensitive in place.
-            result.delete.append(env["id"])
-            result.create.append(payload)
+            # Vercel does not turn a variable into (or out of) sensitive in place: it is deleted
+            # and created again, one at a time, so a refused create can put the old one back.
+            result.replace.append((env, payload))
         elif exact:
             result.upsert.append(payload)
         else:
             result.patch.append((env["id"], {k: v for k, v in payload.items() if k != "key"}))
+
+
+def restore_payload(env, fallback_value):
+    """The variable as it was read, for putting it back after a failed replacement. A sensitive
+    value cannot be read back: it is restored with the value the run was writing."""
+    payload = {"key": env["key"], "type": env.get("type") or "encrypted",
+               "target": sorted(env.get("target") or []), "comment": env.get("comment") or "",
+               "value": env["value"] if "value" in env and env.get("type") != "sensitive" else fallback_value}
+    if env.get("gitBranch"):
+        payload["gitBranch"] = env["gitBranch"]
+    return payload
 
 
 def plan(variables, existing, state="present", prune=False, secret="", *, adopt=False):

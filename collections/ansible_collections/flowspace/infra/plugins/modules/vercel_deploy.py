@@ -17,7 +17,11 @@ description:
     whether or not an earlier redeploy failed or never ran. A deployment already building since
     that change is waited for instead of started twice (and replaced if it fails). A variable
     deleted leaves no timestamp behind, so the caller still passes C(only_if_stale=false) for a
-    run that deleted one (M(flowspace.infra.vercel_env)'s C(redeploy_needed)).
+    run that deleted one (M(flowspace.infra.vercel_env)'s C(redeploy_needed)); the deployments
+    this module starts carry C(meta.flowspaceRedeploy), so when such a redeploy fails to build,
+    later runs see it is still owed until a deployment of O(target) is READY again.
+  - Deployments are read as the API lists them (C(uid) and C(state)) or returns one
+    (C(id) and C(readyState)); a newest deployment still queued or building is waited for.
 version_added: 0.2.0
 author: FlowSpace infra (@flowspace)
 extends_documentation_fragment: [flowspace.infra.vercel]
@@ -100,30 +104,36 @@ from ansible_collections.flowspace.infra.plugins.module_utils.vercel_api import 
     VercelClient,
     VercelError,
     api_argument_spec,
+    deployment_id,
+    deployment_state,
+    explain,
 )
 
 FINAL_STATES = ("READY", "ERROR", "CANCELED")
+IN_PROGRESS = ("QUEUED", "BUILDING", "INITIALIZING")
+# Stamped on the deployments this module starts, so a later run can tell that a redeploy it owed
+# (for a change no timestamp records, such as a deleted variable) failed and is still owed.
+META_KEY = "flowspaceRedeploy"
 
 
 def wait_until_final(module, client, deployment, fail=True):
     deadline = time.monotonic() + module.params["wait_timeout"]
-    while deployment.get("readyState") not in FINAL_STATES:
+    while deployment_state(deployment) not in FINAL_STATES:
         if time.monotonic() > deadline:
-            module.fail_json(msg=f"deployment {deployment['id']} is still {deployment.get('readyState')} "
-                                 f"after {module.params['wait_timeout']}s", deployment=deployment)
+            module.fail_json(msg=f"deployment {deployment_id(deployment)} is still "
+                                 f"{deployment_state(deployment)} after {module.params['wait_timeout']}s",
+                             deployment=summary(deployment))
         time.sleep(module.params["poll_interval"])
-        deployment = client.deployment(deployment["id"])
-    if deployment["readyState"] != "READY" and fail:
-        module.fail_json(msg=f"deployment {deployment['id']} ended {deployment['readyState']}",
-                         deployment=deployment)
+        deployment = client.deployment(deployment_id(deployment))
+    if deployment_state(deployment) != "READY" and fail:
+        module.fail_json(msg=f"deployment {deployment_id(deployment)} ended {deployment_state(deployment)}",
+                         deployment=summary(deployment))
     return deployment
 
 
-IN_PROGRESS = ("QUEUED", "BUILDING", "INITIALIZING")
-
-
-def state_of(deployment):
-    return deployment.get("readyState") or deployment.get("state")
+def summary(deployment):
+    return {"id": deployment_id(deployment), "url": deployment.get("url"),
+            "readyState": deployment_state(deployment)}
 
 
 def created_at(deployment):
@@ -136,21 +146,33 @@ def last_change(envs, target):
                 for env in envs if target in (env.get("target") or [])), default=0)
 
 
-def staleness(module, client, project_id, target):
+def owed_by_us(deployment):
+    return bool((deployment.get("meta") or {}).get(META_KEY))
+
+
+def staleness(module, client, project_id, target):  # noqa: PLR0911 (one verdict per case)
     """Why a redeploy is due, or None when the newest READY deployment postdates the last change."""
     changed = last_change(client.list_env(project_id), target)
     deployments = client.recent_deployments(project_id, target)
-    ready = [d for d in deployments if state_of(d) == "READY"]
-    if ready and created_at(max(ready, key=created_at)) > changed:
+    ready = [d for d in deployments if deployment_state(d) == "READY"]
+    newest_ready = created_at(max(ready, key=created_at)) if ready else 0
+    # A redeploy this module started after the newest READY one, for a change it saw, that did
+    # not build: still owed, whether or not a variable's timestamp shows the change.
+    owed = [d for d in deployments if owed_by_us(d) and created_at(d) > newest_ready]
+    building = [d for d in deployments if deployment_state(d) in IN_PROGRESS and created_at(d) > changed]
+    if ready and newest_ready > changed and not owed:
         return None
-    building = [d for d in deployments if state_of(d) in IN_PROGRESS and created_at(d) > changed]
     if building and module.params["wait"] and not module.check_mode:
         finished = wait_until_final(module, client, max(building, key=created_at), fail=False)
-        if finished["readyState"] == "READY":
+        if deployment_state(finished) == "READY":
             return None
-        return f"the deployment started after the last change ended {finished['readyState']}"
+        return f"the deployment started after the last change ended {deployment_state(finished)}"
     if building:
         return None  # one is on its way with the current variables
+    if owed and newest_ready > changed:
+        failed = max(owed, key=created_at)
+        return (f"the redeploy started for an earlier change ({deployment_id(failed)}) ended "
+                f"{deployment_state(failed)} and no {target} deployment is READY since")
     if not ready:
         return f"the project has no READY {target} deployment built since its variables last changed"
     return f"the newest READY {target} deployment predates the last change to its variables"
@@ -191,7 +213,7 @@ def main():
         if not latest:
             module.fail_json(msg=f"project {params['project']!r} has no READY {params['target']} deployment "
                                  "to redeploy; deploy it once (git push or `vercel deploy --prod`)")
-        deployment = client.redeploy(latest, project["name"], params["target"])
+        deployment = client.redeploy(latest, project["name"], params["target"], meta={META_KEY: "1"})
         if params["wait"]:
             deployment = wait_until_final(module, client, deployment)
     except AmbiguousWrite as error:
@@ -199,9 +221,9 @@ def main():
                              "so it was not sent again: run again (with only_if_stale it waits for that "
                              "deployment instead of starting another)", changed=True, **result)
     except VercelError as error:
-        module.fail_json(msg=f"Vercel API error: {error}", status=error.status, code=error.code, **result)
-    module.exit_json(changed=True, deployment={k: deployment.get(k) for k in ("id", "url", "readyState")},
-                     **result)
+        module.fail_json(msg=explain(error, params["project"], client), status=error.status, code=error.code,
+                         **result)
+    module.exit_json(changed=True, deployment=summary(deployment), **result)
 
 
 if __name__ == "__main__":

@@ -167,13 +167,19 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.flowspace.infra.plugins.module_utils.masking import masking_exits
 from ansible_collections.flowspace.infra.plugins.module_utils.vercel_api import (
     AmbiguousWrite,
     VercelClient,
     VercelError,
     api_argument_spec,
+    explain,
 )
-from ansible_collections.flowspace.infra.plugins.module_utils.vercel_env_plan import desired_errors, plan
+from ansible_collections.flowspace.infra.plugins.module_utils.vercel_env_plan import (
+    desired_errors,
+    plan,
+    restore_payload,
+)
 
 
 def requested_variables(params):
@@ -198,7 +204,7 @@ class PartialWrite(Exception):
 
 
 def apply(client, project, changes, written):
-    """Deletes first (a type change recreates), then one create, one upsert, then edits.
+    """Deletes first, then one create, one upsert, the type changes one by one, then edits.
     Appends a short record of each write Vercel confirmed to `written`; returns the items a
     batch create refused."""
     failed = []
@@ -220,10 +226,50 @@ def apply(client, project, changes, written):
             count = len(created) if isinstance(created, list) else int(bool(created))
             if count:
                 written.append(f"{'upserted' if upsert else 'created'} {count} variable(s)")
+    for env, payload in changes.replace:
+        replace_type(client, project, env, payload, written)
     for env_id, body in changes.patch:
         client.edit_env(project, env_id, body)
         written.append(f"edited variable {env_id}")
     return failed
+
+
+class ReplaceFailed(Exception):
+    """A type change whose create failed; says what the variable is now."""
+
+
+def replace_type(client, project, env, payload, written):
+    """Delete the variable and create it with its new type; when the create fails, put the old
+    one back, so a refused or failed change never loses the variable."""
+    key = env["key"]
+    client.delete_envs(project, [env["id"]])
+    try:
+        client.create_env(project, payload)
+    except VercelError as error:
+        if isinstance(error, AmbiguousWrite) and find(client, project, payload):
+            written.append(f"changed {key} to {payload['type']}")
+            return
+        try:
+            client.create_env(project, restore_payload(env, payload["value"]))
+        except VercelError as restore_error:
+            if not find(client, project, env):
+                raise ReplaceFailed(
+                    f"{key}: changing its type from {env.get('type')} to {payload['type']} failed "
+                    f"({error}) and putting the old variable back failed too ({restore_error}): "
+                    f"{key} is now MISSING from project {project!r}; run again to create it") from error
+        kept = "with its old value" if env.get("type") != "sensitive" else "holding the new value"
+        raise ReplaceFailed(
+            f"{key}: changing its type from {env.get('type')} to {payload['type']} failed ({error}); "
+            f"the variable was put back as {env.get('type')} {kept}, so nothing was lost; "
+            "run again to retry the change") from error
+    written.append(f"changed {key} to {payload['type']}")
+
+
+def find(client, project, wanted):
+    """Whether Vercel now holds a variable of this key, type and targets."""
+    return any(env.get("key") == wanted["key"] and env.get("type") == wanted.get("type")
+               and sorted(env.get("target") or []) == sorted(wanted.get("target") or [])
+               for env in client.list_env(project))
 
 
 def changed_under_us(error):
@@ -271,7 +317,9 @@ def main():
         project=dict(type="str", required=True),
         variables=dict(type="list", elements="dict", default=[], options=dict(
             key=dict(type="str", required=True, no_log=False),
-            value=dict(type="str", no_log=True),
+            # Masked by the module itself, only for encrypted and sensitive variables (see
+            # module_utils/masking.py): Ansible's masking would garble text around plain values.
+            value=dict(type="str", no_log=False),
             target=dict(type="list", elements="str", choices=["production", "preview", "development"],
                         default=["production", "preview", "development"]),
             type=dict(type="str", choices=["encrypted", "sensitive", "plain"], default="encrypted"),
@@ -284,7 +332,7 @@ def main():
         fingerprint_key=dict(type="str", no_log=True),
     )
     argument_spec.update(api_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = masking_exits(AnsibleModule(argument_spec=argument_spec, supports_check_mode=True))
     params = module.params
 
     try:
@@ -302,13 +350,15 @@ def main():
         changes, failed, written = sync(client, params, variables, secret, module.check_mode)
     except ConflictError as error:
         module.fail_json(msg=str(error), requests=len(client.requests))
+    except ReplaceFailed as error:
+        module.fail_json(msg=str(error), changed=True, requests=len(client.requests))
     except PartialWrite as partial:
         error = partial.error
-        module.fail_json(msg=explain(error, project), status=error.status, code=error.code,
+        module.fail_json(msg=explain_env(error, project, client), status=error.status, code=error.code,
                          changed=bool(partial.written), written=partial.written,
                          requests=len(client.requests))
     except VercelError as error:
-        module.fail_json(msg=explain(error, project), status=error.status, code=error.code,
+        module.fail_json(msg=explain_env(error, project, client), status=error.status, code=error.code,
                          requests=len(client.requests))
     if failed:
         module.fail_json(msg=f"Vercel refused some variables: {refusal_reasons(failed)}",
@@ -335,29 +385,20 @@ def refusal_reasons(failed):
     return "; ".join(reasons)
 
 
-def explain(error, project):
-    if error.status == 403:
-        return f"Vercel refused the token (403 {error.code}): check token and team scope. {error}"
-    if error.status == 404:
-        return explain_not_found(error, project)
+def explain_env(error, project, client):
+    """The variables' own errors; the token, project and URL ones as every module says them."""
+    variable = re.search(r"/env/([^/]+)$", error.path or "")
+    if error.status == 404 and variable:
+        return (f"variable {variable.group(1)} of project {project!r} no longer exists "
+                f"(deleted while this ran?); run again to re-plan. {error}")
+    if error.status == 404 and error.method == "DELETE":
+        return (f"a variable to remove from project {project!r} no longer exists "
+                f"(deleted while this ran?); run again to re-plan. {error}")
     if error.code == "ENV_CONFLICT":
         return f"Vercel reports a conflicting variable (changed while this ran?): {error}"
     if isinstance(error.details.get("failed"), list):
         return f"Vercel refused the variables: {refusal_reasons(error.details['failed'])} ({error})"
-    return f"Vercel API error: {error}"
-
-
-def explain_not_found(error, project):
-    """A 404 means what was asked for: the project, or one variable of it."""
-    variable = re.search(r"/env/([^/]+)$", error.path or "")
-    if variable:
-        return (f"variable {variable.group(1)} of project {project!r} no longer exists "
-                f"(deleted while this ran?); run again to re-plan. {error}")
-    if error.method == "DELETE":
-        return (f"a variable to remove from project {project!r} no longer exists "
-                f"(deleted while this ran?); run again to re-plan. {error}")
-    return (f"Vercel has no project {project!r} in this scope (404): check project and "
-            f"team_id/team_slug. {error}")
+    return explain(error, project, client)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ from ansible_collections.flowspace.infra.plugins.module_utils.vercel_api import 
     VercelClient,
     VercelError,
     api_argument_spec,
+    explain,
 )
 
 
@@ -62,7 +63,8 @@ def main():
     try:
         project = client.project(module.params["project"])
     except VercelError as error:
-        module.fail_json(msg=f"Vercel API error: {error}", status=error.status, code=error.code)
+        module.fail_json(msg=explain(error, module.params["project"], client), status=error.status,
+                         code=error.code)
     module.exit_json(changed=False, project={k: project.get(k) for k in ("id", "name", "accountId")})
 
 

@@ -70,3 +70,37 @@ def test_deploy_hooks_go_without_token_or_scope(monkeypatch) -> None:
     client = vercel_api.VercelClient(FakeModule())
     assert client.call_deploy_hook("https://hooks.test/v1/integrations/deploy/prj/hook")["job"]["id"] == "j"
     assert asked == [("POST", "https://hooks.test/v1/integrations/deploy/prj/hook", None)]
+
+
+def test_what_vercel_puts_beside_the_error_is_kept(monkeypatch) -> None:
+    failed = [{"error": {"code": "ENV_CONFLICT", "message": "exists", "key": "A"}}]
+    scripted(monkeypatch, [(400, {"error": {"code": "BAD_REQUEST", "message": "none created"},
+                                  "failed": failed}, {})])
+    client = vercel_api.VercelClient(FakeModule())
+    with pytest.raises(vercel_api.VercelError) as raised:
+        client.create_env("app", [{"key": "A"}])
+    assert raised.value.details["failed"] == failed and raised.value.code == "BAD_REQUEST"
+
+
+def test_a_404_from_a_url_that_is_no_vercel_api_is_not_called_a_missing_project(monkeypatch) -> None:
+    scripted(monkeypatch, [(404, {}, {}), (404, {}, {})])
+    client = vercel_api.VercelClient(FakeModule())
+    with pytest.raises(vercel_api.VercelError) as raised:
+        client.project("app")
+    message = vercel_api.explain(raised.value, "app", client)
+    assert "check api_url" in message and "no project" not in message
+
+
+def test_a_project_vercel_does_not_have_is_named_as_missing(monkeypatch) -> None:
+    scripted(monkeypatch, [(404, {"error": {"code": "not_found", "message": "Project not found"}}, {})])
+    client = vercel_api.VercelClient(FakeModule())
+    with pytest.raises(vercel_api.VercelError) as raised:
+        client.project("app")
+    assert "has no project 'app'" in vercel_api.explain(raised.value, "app", client)
+
+
+def test_deployments_are_read_by_uid_and_state_as_lists_give_them() -> None:
+    listed = {"uid": "dpl_1", "state": "BUILDING"}
+    assert vercel_api.deployment_id(listed) == "dpl_1" and vercel_api.deployment_state(listed) == "BUILDING"
+    single = {"id": "dpl_2", "readyState": "READY"}
+    assert vercel_api.deployment_id(single) == "dpl_2" and vercel_api.deployment_state(single) == "READY"

@@ -5,6 +5,7 @@ from ansible_collections.flowspace.infra.plugins.module_utils.vercel_env_plan im
     desired_errors,
     fingerprint,
     plan,
+    restore_payload,
     split_comment,
 )
 
@@ -62,7 +63,9 @@ def test_a_value_changed_behind_the_modules_back_is_noticed() -> None:
 def test_type_changes_recreate_and_target_changes_patch() -> None:
     result = plan([want("A", type_="sensitive"), want("B", target=["production"])],
                   [stored("A"), stored("B")], secret=SECRET)
-    assert result.delete == ["id-A"] and [p["key"] for p in result.create] == ["A"]
+    (old, payload), = result.replace
+    assert old["id"] == "id-A" and payload["key"] == "A" and payload["type"] == "sensitive"
+    assert result.delete == [] and result.create == [], "replaced one at a time, not in the batches"
     (env_id, body), = result.patch
     assert env_id == "id-B"
     comment = compose_comment("", fingerprint(SECRET, "B", "v1"))
@@ -150,3 +153,12 @@ def test_desired_errors_name_each_problem() -> None:
         "G: git_branch applies to the preview target only (Vercel refuses it with other targets)",
         "F: given twice for overlapping targets",
     ]
+
+
+def test_a_failed_replacement_restores_what_was_read() -> None:
+    plain = {**stored("A"), "type": "plain", "gitBranch": "feature"}
+    assert restore_payload(plain, "new") == {
+        "key": "A", "type": "plain", "target": sorted(plain["target"]), "comment": plain["comment"],
+        "value": plain["value"], "gitBranch": "feature"}
+    sensitive = {k: v for k, v in stored("A").items() if k != "value"} | {"type": "sensitive"}
+    assert restore_payload(sensitive, "new")["value"] == "new", "a sensitive value cannot be read back"
