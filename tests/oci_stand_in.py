@@ -60,6 +60,10 @@ class OciStandIn:
     def state(self) -> dict:
         return self._control("GET", "state")
 
+    def configure(self, **settings) -> None:
+        """The emulator's behaviour (transition_seconds, page_size, launch_outcome)."""
+        self._control("POST", "settings", settings)
+
 
 def start(tmp_path: Path, boot=None, halt=None) -> OciStandIn:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

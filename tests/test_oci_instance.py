@@ -8,6 +8,8 @@ import json
 import oci
 import oci_stand_in
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ansible_run import local_inventory, run_playbook
 
@@ -188,3 +190,62 @@ def test_teardown_terminates_the_instance_and_releases_its_address(provisioned) 
         if ip["lifecycleState"] != "TERMINATED" and ip["lifecycleState"] != "TERMINATING"
     ] == []
     assert provisioned.run(oci_state="absent").result("Instance")["changed"] is False
+
+
+def test_single_reads_are_retried_when_oracle_says_not_now(provisioned) -> None:
+    provisioned.oci.inject(
+        {"method": "GET", "path": "/instances/ocid1", "status": 429, "code": "TooManyRequests",
+         "message": "Too many requests", "times": 1},
+        {"method": "GET", "path": "/vnics/", "status": 503, "code": "ServiceUnavailable",
+         "message": "Service unavailable", "times": 1},
+        {"method": "GET", "path": "/privateIps", "status": 429, "code": "TooManyRequests",
+         "message": "Too many requests", "times": 1},
+    )
+    run = provisioned.run()
+    assert run.returncode == 0, run.output[-3000:]
+    answered = [(r["path"].split("/")[2], r.get("status")) for r in provisioned.oci.requests()]
+    for kind, status in (("instances", 429), ("vnics", 503), ("privateIps", 429)):
+        assert (kind, status) in answered, f"the {kind} fault was met"
+
+
+def test_an_instance_that_goes_terminated_after_launch_fails_at_once(provisioned) -> None:
+    provisioned.oci.configure(launch_outcome="TERMINATED")
+    run = provisioned.run()
+    assert run.returncode != 0
+    assert "went TERMINATED instead" in run.output and "after 30 s" not in run.output
+    result = run.result("Instance")
+    assert result["changed"] is True, "Oracle took a launch: the run changed the account"
+    assert result["actions"][0].startswith("launch flowspace-1")
+
+
+def test_a_capacity_failure_reports_nothing_changed(provisioned) -> None:
+    provisioned.oci.inject(OUT_OF_CAPACITY)
+    run = provisioned.run(oci_launch_attempts=1)
+    assert run.returncode != 0
+    assert run.result("Instance")["changed"] is False and run.result("Instance")["actions"] == []
+
+
+def test_check_mode_on_an_empty_compartment_plans_everything(provisioned) -> None:
+    check = provisioned.run("--check")
+    assert check.returncode == 0, check.output[-3000:]
+    assert check.result("Instance")["actions"][0].startswith("launch flowspace-1")
+    assert provisioned.oci.writes() == []
+
+
+@pytest.mark.parametrize(("content", "pass_phrase", "expected"), [
+    (b"ssh-ed25519 AAAAC3Nza not a pem key\n", None, "is not a PEM private key"),
+    ("encrypted", "wrong-pass-phrase", "could not be opened with the pass_phrase given"),
+    ("encrypted", None, "is encrypted and no pass_phrase was given"),
+], ids=["not-pem", "wrong-pass-phrase", "no-pass-phrase"])
+def test_a_bad_api_key_is_named_without_a_traceback(provisioned, content, pass_phrase, expected) -> None:
+    key_file = provisioned.tmp_path / "bad_key.pem"
+    if content == "encrypted":
+        content = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"the-right-pass-phrase"))
+    key_file.write_bytes(content)
+    extra = {"oci_key_file": str(key_file)} | ({"oci_key_pass_phrase": pass_phrase} if pass_phrase else {})
+    run = provisioned.run(**extra)
+    assert run.returncode != 0
+    assert expected in run.output and "Traceback" not in run.output
+    assert provisioned.oci.requests() == []

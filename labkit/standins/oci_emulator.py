@@ -11,7 +11,8 @@ resources still listed for a while), ETags with `if-match`, `opc-next-page` pagi
 (`{"code": ..., "message": ...}`).
 
 Test control lives under /_emulator/ (unsigned): the request log, faults to inject
-(`{"method", "path", "status", "code", "message", "times", "availability_domain"}`: e.g. 500
+(`{"method", "path", "status", "code", "message", "times", "availability_domain",
+"display_name"}`: e.g. 500
 InternalError "Out of host capacity." for launches in one availability domain, 429, 400
 LimitExceeded), the seconds a lifecycle transition takes, and the whole state.
 
@@ -127,6 +128,7 @@ class State:
         self.requests = []
         self.faults = []
         self.transition_seconds = 0.3
+        self.launch_outcome = "RUNNING"
         self.page_size = DEFAULT_PAGE_SIZE
         self.compartments = {TENANCY}
         self.images = []
@@ -224,9 +226,11 @@ class Api:
         }
         getattr(self, f"_create_{kind}", lambda resource, body: None)(resource, body)
         first, then = KINDS[kind]["states"]
+        if kind == "instances" and self.state.launch_outcome == "TERMINATED":
+            then = "TERMINATED"  # Oracle took the launch, then could not place it after all
         self._move(resource, first, then)
         self.state.resources[kind][resource["id"]] = resource
-        if kind == "instances" and self.state.boot:
+        if kind == "instances" and self.state.boot and then != "TERMINATED":
             self._boot(resource)
         if token:
             self.state.retry_tokens[token] = (kind, resource["id"])
@@ -687,6 +691,8 @@ class Handler(BaseHTTPRequestHandler):
                 and body.get("availabilityDomain") != fault["availability_domain"]
             ):
                 continue
+            if fault.get("display_name") and body.get("displayName") != fault["display_name"]:
+                continue
             if fault.get("times", 1) <= 0:
                 continue
             fault["times"] = fault.get("times", 1) - 1
@@ -767,6 +773,7 @@ class Handler(BaseHTTPRequestHandler):
                 settings = json.loads(raw)
                 state.transition_seconds = settings.get("transition_seconds", state.transition_seconds)
                 state.page_size = settings.get("page_size", state.page_size)
+                state.launch_outcome = settings.get("launch_outcome", state.launch_outcome)
                 return self._send(200, {})
             if path == "/_emulator/state" and method == "GET":
                 return self._send(

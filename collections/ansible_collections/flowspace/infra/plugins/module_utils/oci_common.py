@@ -8,6 +8,7 @@ import time
 
 try:
     import oci
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     HAS_OCI = True
 except ImportError:  # the module says what to install
@@ -19,6 +20,9 @@ FINGERPRINT = re.compile(r"^([0-9a-f]{2}:){15}[0-9a-f]{2}$")
 # the display name it is how a re-run finds what it made, and all that teardown removes.
 MANAGED_TAG = "flowspace-stack"
 GONE = ("TERMINATING", "TERMINATED")
+# Answers that say "not now" rather than "no": a read is sent again after them.
+TRANSIENT = (429, 500, 502, 503, 504)
+READ_ATTEMPTS = 5
 
 
 def connection_spec():
@@ -53,10 +57,40 @@ def config_errors(config, compartment_id):
     key_file = os.path.expanduser(str(config.get("key_file") or ""))
     if not os.path.isfile(key_file):
         errors.append(f"key_file {config.get('key_file')!r} is not a readable file")
+    else:
+        errors.extend(key_errors(config.get("key_file"), key_file, config.get("pass_phrase")))
     region = config.get("region")
     if HAS_OCI and not (oci.regions.is_region(region or "") or region in oci.regions.REGIONS_SHORT_NAMES):
         errors.append(f"region {region!r} is not an Oracle Cloud region (e.g. eu-frankfurt-1)")
     return errors
+
+
+def key_errors(shown, path, pass_phrase):  # noqa: PLR0911 (one message per way a key is wrong)
+    """The API key must be a PEM private key that opens with the pass phrase given (or none)."""
+    if not HAS_OCI:  # the module says what to install
+        return []
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        return [f"key_file {shown!r} cannot be read ({error.strerror})"]
+    if b"-----BEGIN" not in data or b"PRIVATE KEY-----" not in data:
+        return [f"key_file {shown!r} is not a PEM private key (the API key's private half, "
+                "-----BEGIN PRIVATE KEY-----)"]
+    password = pass_phrase.encode() if pass_phrase else None
+    try:
+        load_pem_private_key(data, password=password)
+    except TypeError:
+        if password is None:
+            return [f"key_file {shown!r} is encrypted and no pass_phrase was given"]
+        return [f"key_file {shown!r} is not encrypted, but a pass_phrase was given"]
+    except ValueError:
+        if password is not None:
+            return [f"key_file {shown!r} could not be opened with the pass_phrase given (wrong pass phrase?)"]
+        return [f"key_file {shown!r} is not a readable PEM private key"]
+    except Exception as error:  # noqa: BLE001 (any other refusal of the key is the key's fault)
+        return [f"key_file {shown!r} could not be loaded: {error}"]
+    return []
 
 
 def load_config(module):
@@ -117,13 +151,34 @@ def explain(error, doing):
     )
 
 
-def call(module, doing, function, *args, **kwargs):
-    try:
-        return function(*args, **kwargs)
-    except oci.exceptions.ServiceError as error:
-        module.fail_json(msg=explain(error, doing), status=error.status, code=error.code)
-    except (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout) as error:
-        module.fail_json(msg=f"{doing}: Oracle's API could not be reached: {error}")
+def is_read(function):
+    name = getattr(function, "__name__", "")
+    return name.startswith(("get_", "list_")) or name == "list_call_get_all_results"
+
+
+def call(module, doing, function, *args, result=None, sleep=time.sleep, **kwargs):
+    """One API call; reads are sent again (bounded, backing off) when Oracle answers "not now"
+    (429, 5xx) or not at all. A write is sent once: its outcome is the caller's to settle.
+    RESULT (what the run did so far) goes into a failure, so `changed` stays true."""
+    attempts = READ_ATTEMPTS if is_read(function) else 1
+    delay = 0.5
+    for attempt in range(1, attempts + 1):
+        try:
+            return function(*args, **kwargs)
+        except oci.exceptions.ServiceError as error:
+            if attempt < attempts and error.status in TRANSIENT:
+                sleep(delay)
+                delay = min(delay * 2, 8)
+                continue
+            tried = f" (after {attempt} attempts)" if attempt > 1 else ""
+            module.fail_json(msg=explain(error, doing) + tried, status=error.status, code=error.code,
+                             **(result or {}))
+        except (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout) as error:
+            if attempt < attempts:
+                sleep(delay)
+                delay = min(delay * 2, 8)
+                continue
+            module.fail_json(msg=f"{doing}: Oracle's API could not be reached: {error}", **(result or {}))
     return None
 
 
@@ -155,9 +210,11 @@ def find_managed(module, doing, function, name, stack, *args, **kwargs):
     return ours[0] if ours else None
 
 
-def wait_for_state(module, doing, get, resource_id, *, states, timeout):
+def wait_for_state(module, doing, get, resource_id, *, states, timeout, result=None):
     """Poll until the resource reaches one of STATES (Oracle's creates and deletes are
-    asynchronous); a 404 while waiting for TERMINATED counts as gone."""
+    asynchronous); a 404 while waiting for TERMINATED counts as gone. A resource that is
+    going away while it is awaited running (TERMINATING, TERMINATED) fails at once, not
+    after the timeout. RESULT (what the run did so far) goes into a failure."""
     deadline = time.monotonic() + timeout
     delay = 0.2
     while True:
@@ -166,13 +223,25 @@ def wait_for_state(module, doing, get, resource_id, *, states, timeout):
         except oci.exceptions.ServiceError as error:
             if error.status == 404 and "TERMINATED" in states:
                 return None
-            module.fail_json(msg=explain(error, doing))
-        if resource.lifecycle_state in states:
+            if error.status not in TRANSIENT or time.monotonic() > deadline:
+                module.fail_json(msg=explain(error, doing), **(result or {}))
+            resource = None
+        except (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout) as error:
+            if time.monotonic() > deadline:
+                module.fail_json(msg=f"{doing}: Oracle's API could not be reached: {error}", **(result or {}))
+            resource = None
+        if resource is not None and resource.lifecycle_state in states:
             return resource
-        if time.monotonic() > deadline:
+        if resource is not None and resource.lifecycle_state in GONE and not set(states) & set(GONE):
             module.fail_json(
-                msg=f"{doing}: {resource_id} is still {resource.lifecycle_state} after {timeout} s"
+                msg=f"{doing}: {resource_id} went {resource.lifecycle_state} instead "
+                f"(Oracle ended it: out of capacity after all, a limit, or it was terminated by hand)",
+                **(result or {}),
             )
+        if time.monotonic() > deadline:
+            state = resource.lifecycle_state if resource is not None else "unanswered"
+            module.fail_json(msg=f"{doing}: {resource_id} is still {state} after {timeout} s",
+                             **(result or {}))
         time.sleep(delay)
         delay = min(delay * 2, 5)
 

@@ -21,9 +21,11 @@ description:
     carries an C(opc-retry-token); an answer that is lost is settled by looking for the instance
     by name and tag before anything is sent again, so a retry never makes a second instance.
   - C(LimitExceeded) and quota errors are not retried; the message explains them.
-  - B(Always Free guard.) Before any write, the plan is refused when this instance plus the
-    compartment's other A1 instances would exceed the free ceiling (4 OCPUs, 24 GB, 200 GB of
-    block storage), unless O(accept_charges=true).
+  - B(Always Free guard.) Before any write, the plan is refused when this instance (or every
+    instance of O(plan)) plus the compartment's other A1 instances would exceed the free ceiling
+    (4 OCPUs, 24 GB, 200 GB of block storage), unless O(accept_charges=true). With
+    O(only_check_plan=true) the module checks that and nothing else, so a playbook can refuse a
+    plan of several instances before it makes the network or the first of them.
   - With O(state=absent), terminates the instance (boot volume included) and deletes its
     reserved public IP, both found by name and tag.
 author: FlowSpace infra (@flowspace)
@@ -44,7 +46,9 @@ options:
     choices: [present, absent]
     default: present
   subnet_id:
-    description: The subnet of its primary VNIC (required with O(state=present)).
+    description:
+      - The subnet of its primary VNIC (required with O(state=present)).
+      - In check mode it may be missing (the network is not made yet): the launch is reported.
     type: str
   shape:
     description: The shape.
@@ -112,6 +116,35 @@ options:
     description: Allow a plan beyond the Always Free A1 ceiling (it will be billed).
     type: bool
     default: false
+  plan:
+    description:
+      - Every instance the stack will have (this one included), for the free-ceiling check; the
+        compartment's A1 instances named here are counted by their planned size, the others as
+        they are. Default this instance alone.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The instance's display name.
+        type: str
+        required: true
+      ocpus:
+        description: Its OCPUs.
+        type: float
+        default: 4
+      memory_in_gbs:
+        description: Its memory in GB.
+        type: float
+        default: 24
+      boot_volume_size_in_gbs:
+        description: Its boot volume in GB.
+        type: int
+        default: 50
+  only_check_plan:
+    description: Check the plan against the free ceiling (reads only) and stop; O(subnet_id) is not needed.
+    type: bool
+    default: false
   assign_ipv6:
     description:
       - Give the instance's VNIC an IPv6 address from the subnet's block (the subnet must have one,
@@ -171,6 +204,11 @@ attempts:
   type: list
   elements: dict
   returned: always
+planned:
+  description: The instances the free-ceiling check counted as planned.
+  type: list
+  elements: dict
+  returned: with O(only_check_plan)
 actions:
   description: What was (or in check mode would be) done.
   type: list
@@ -240,9 +278,18 @@ class Instance:
         self.result["changed"] = True
 
     # -- the free ceiling ------------------------------------------------------------------
-    def check_free_ceiling(self, existing):
+    def planned_instances(self):
+        return self.params["plan"] or [{
+            "name": self.params["name"], "ocpus": self.params["ocpus"],
+            "memory_in_gbs": self.params["memory_in_gbs"],
+            "boot_volume_size_in_gbs": self.params["boot_volume_size_in_gbs"],
+        }]
+
+    def check_free_ceiling(self):
         if self.params["accept_charges"] or self.params["shape"] != A1_SHAPE:
             return
+        plan = self.planned_instances()
+        names = {item["name"] for item in plan}
         others = [
             i
             for i in oci_common.list_all(
@@ -250,7 +297,7 @@ class Instance:
             )
             if i.shape == A1_SHAPE
             and i.lifecycle_state not in oci_common.GONE
-            and (existing is None or i.id != existing.id)
+            and i.display_name not in names
         ]
         used = {
             "ocpus": sum(i.shape_config.ocpus for i in others),
@@ -258,9 +305,9 @@ class Instance:
             "block_gbs": sum((i.source_details.boot_volume_size_in_gbs or 47) for i in others),
         }
         planned = {
-            "ocpus": self.params["ocpus"],
-            "memory_in_gbs": self.params["memory_in_gbs"],
-            "block_gbs": self.params["boot_volume_size_in_gbs"],
+            "ocpus": sum(item["ocpus"] for item in plan),
+            "memory_in_gbs": sum(item["memory_in_gbs"] for item in plan),
+            "block_gbs": sum(item["boot_volume_size_in_gbs"] for item in plan),
         }
         over = [
             f"{key} {used[key]:g} in use + {planned[key]:g} planned > {FREE_A1[key]} free"
@@ -269,11 +316,15 @@ class Instance:
         ]
         if over:
             self.module.fail_json(
-                msg="the plan exceeds Oracle's Always Free A1 ceiling ("
+                msg="the plan ("
+                + ", ".join(sorted(names))
+                + ") exceeds Oracle's Always Free A1 ceiling ("
                 + "; ".join(over)
-                + "); lower ocpus/memory_in_gbs/boot_volume_size_in_gbs or set "
+                + "); nothing was created. Lower ocpus/memory_in_gbs/boot_volume_size_in_gbs or set "
                 "accept_charges=true",
                 in_use=used,
+                planned=planned,
+                **self.result,
             )
 
     # -- present ---------------------------------------------------------------------------
@@ -383,19 +434,22 @@ class Instance:
 
     def present(self):
         existing = self.find()
-        self.check_free_ceiling(existing)
+        self.check_free_ceiling()
         image_id = existing.source_details.image_id if existing else self.image()
         self.result["image_id"] = image_id
         if existing is None:
-            self.act(
+            launching = (
                 f"launch {self.params['name']} ({self.params['shape']}, {self.params['ocpus']:g} OCPUs, "
                 f"{self.params['memory_in_gbs']:g} GB)"
             )
             if self.module.check_mode:
+                self.act(launching)
                 if self.params["reserved_public_ip"] and self.find_ip() is None:
                     self.act(f"reserve public IP {self.params['name']}-ip")
                 return self.result
+            # Recorded once Oracle took it: a launch refused for capacity changed nothing.
             existing = self.launch(image_id)
+            self.act(launching + f": {existing.id}")
         elif self.params["shape"].endswith(".Flex") and (
             existing.shape_config.ocpus != self.params["ocpus"]
             or existing.shape_config.memory_in_gbs != self.params["memory_in_gbs"]
@@ -424,6 +478,7 @@ class Instance:
                 existing.id,
                 states=("RUNNING",),
                 timeout=self.params["wait_timeout"],
+                result=self.result,
             )
         self.result.update(instance_id=instance.id, availability_domain=instance.availability_domain)
         private_ip = self.primary_private_ip(instance)
@@ -517,6 +572,7 @@ class Instance:
                     instance.id,
                     states=("TERMINATED",),
                     timeout=self.params["wait_timeout"],
+                    result=self.result,
                 )
         if public is not None:
             self.act(f"delete reserved public IP {public.ip_address}")
@@ -527,9 +583,13 @@ class Instance:
         return self.result
 
 
-def input_errors(params):
+def input_errors(params, check_mode=False):
     errors = []
-    if params["state"] == "present" and not oci_common.OCID.match(str(params["subnet_id"] or "")):
+    # In check mode on an empty compartment the network is only planned: it has no subnet yet.
+    subnet_may_wait = params["only_check_plan"] or (check_mode and params["subnet_id"] is None)
+    if params["state"] == "present" and not subnet_may_wait and not oci_common.OCID.match(
+        str(params["subnet_id"] or "")
+    ):
         errors.append(f"subnet_id {params['subnet_id']!r} is not an OCID (ocid1.subnet.oc1.<region>.<id>)")
     if params["image_id"] and not oci_common.OCID.match(params["image_id"]):
         errors.append(f"image_id {params['image_id']!r} is not an OCID")
@@ -583,13 +643,28 @@ def main():
         "reserved_public_ip": {"type": "bool", "default": True},
         "accept_charges": {"type": "bool", "default": False},
         "assign_ipv6": {"type": "bool", "default": False},
+        "plan": {
+            "type": "list",
+            "elements": "dict",
+            "default": [],
+            "options": {
+                "name": {"type": "str", "required": True},
+                "ocpus": {"type": "float", "default": 4},
+                "memory_in_gbs": {"type": "float", "default": 24},
+                "boot_volume_size_in_gbs": {"type": "int", "default": 50},
+            },
+        },
+        "only_check_plan": {"type": "bool", "default": False},
         **oci_common.connection_spec(),
     }
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    errors = input_errors(module.params)
+    errors = input_errors(module.params, module.check_mode)
     if errors:
         module.fail_json(msg="; ".join(errors))
     instance = Instance(module)
+    if module.params["only_check_plan"]:
+        instance.check_free_ceiling()
+        module.exit_json(changed=False, actions=[], attempts=[], planned=instance.planned_instances())
     result = instance.present() if module.params["state"] == "present" else instance.absent()
     module.exit_json(**result)
 
