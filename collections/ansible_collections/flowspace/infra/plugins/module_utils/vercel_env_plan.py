@@ -161,7 +161,7 @@ class _Planner:
         self.result.before.setdefault(env["key"], []).append(_shown(env, HIDDEN))
         self.result.after.setdefault(env["key"], []).append(_shown({**env, "target": remaining},
                                                                    "(unchanged value)"))
-        self.touches_production(env.get("target"))
+        self.touches_production(targets)  # production's value changes only if production goes
 
     def remove(self, env):
         self.result.delete.append(env["id"])
@@ -195,7 +195,11 @@ class _Planner:
         result.before.setdefault(var["key"], []).append(_shown(env, HIDDEN))
         value_note = "(unchanged value)" if same_value else "(changed value)"
         result.after.setdefault(var["key"], []).append(_shown(payload, value_note))
-        self.touches_production(env.get("target"), payload["target"])
+        if same_value and env.get("type") == payload["type"]:
+            # Same value: only a target that is added or taken away changes what a build sees.
+            self.touches_production(sorted(set(env.get("target") or []) ^ set(payload["target"])))
+        else:
+            self.touches_production(env.get("target"), payload["target"])
         if env.get("type") != payload["type"]:
             # Vercel does not turn a variable into (or out of) sensitive in place: it is deleted
             # and created again, one at a time, so a refused create can put the old one back.
