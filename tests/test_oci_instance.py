@@ -181,8 +181,13 @@ def test_check_mode_plans_the_launch_without_writing(provisioned) -> None:
 
 def test_teardown_terminates_the_instance_and_releases_its_address(provisioned) -> None:
     assert provisioned.run().returncode == 0
+    [instance] = provisioned.instances()
+    [address] = provisioned.oci.state()["publicIps"]
     gone = provisioned.run(oci_state="absent")
     assert gone.returncode == 0, gone.output[-3000:]
+    deleted = [w["path"].split("/")[2:4] for w in provisioned.oci.writes() if w["method"] == "DELETE"]
+    assert deleted == [["instances", instance["id"]], ["publicIps", address["id"]]]
+    assert gone.result("Instance")["changed"] is True
     assert provisioned.instances() == []
     assert [
         ip

@@ -255,3 +255,31 @@ def test_ipv6_gives_the_subnet_a_block_of_the_vcn_and_opens_the_same_ports_to_it
     switched = network.run(oci_ipv6=False)
     assert switched.returncode != 0 and "was made with ipv6=True" in switched.output
     assert network.oci.writes() == []
+
+
+@pytest.mark.parametrize("drift", [
+    {"protocol": "6"},                       # narrowed to TCP: DNS over UDP and NTP stop
+    {"is_stateless": True},                  # stateless: replies need rules of their own
+    {"destination": "10.0.0.0/8"},           # only the private network
+], ids=["protocol", "stateless", "destination"])
+def test_a_drifted_egress_rule_is_reported_then_healed(network, drift) -> None:
+    first = network.run()
+    security_list_id = first.result(TASK)["security_list_id"]
+    vn = network.sdk()
+    current = vn.get_security_list(security_list_id).data
+    rule = {"protocol": "all", "destination": "0.0.0.0/0", "destination_type": "CIDR_BLOCK",
+            "is_stateless": False, **drift}
+    vn.update_security_list(security_list_id, oci.core.models.UpdateSecurityListDetails(
+        ingress_security_rules=current.ingress_security_rules,
+        egress_security_rules=[oci.core.models.EgressSecurityRule(**rule)]))
+
+    check = network.run("--check")
+    assert check.returncode == 0 and check.result(TASK)["changed"] is True
+    assert network.oci.writes() == []
+    healed = network.run()
+    assert healed.returncode == 0 and healed.result(TASK)["changed"] is True
+    listed = next(s for s in network.live("securityLists") if s["id"] == security_list_id)
+    [egress] = listed["egressSecurityRules"]
+    assert (egress["protocol"], egress["destination"], egress.get("isStateless")) == (
+        "all", "0.0.0.0/0", False)
+    assert network.run().result(TASK)["changed"] is False

@@ -205,6 +205,20 @@ def subnet_ipv6_block(vcn):
     return str(next(ipaddress.ip_network(blocks[0]).subnets(new_prefix=64)))
 
 
+def egress_key(rule):
+    """What makes an egress rule: a rule narrowed to one protocol or port, or made stateless
+    (return traffic then needs its own ingress rule), is drift even to the same destination."""
+    return (
+        rule.protocol,
+        rule.destination,
+        rule.destination_type or "CIDR_BLOCK",
+        bool(rule.is_stateless),
+        str(oci.util.to_dict(rule.tcp_options)) if rule.tcp_options else "",
+        str(oci.util.to_dict(rule.udp_options)) if rule.udp_options else "",
+        str(oci.util.to_dict(rule.icmp_options)) if rule.icmp_options else "",
+    )
+
+
 def egress_models(ipv6):
     destinations = ["0.0.0.0/0"] + (["::/0"] if ipv6 else [])
     return [
@@ -394,8 +408,8 @@ class Network:
                 + (" (removed)" if self.params["unmanaged_rules"] == "remove" else " (kept)")
             )
         target = wanted + (unmanaged if self.params["unmanaged_rules"] == "keep" else [])
-        live_egress = sorted(r.destination for r in found.egress_security_rules)
-        wanted_egress = sorted(r.destination for r in egress_models(self.params["ipv6"]))
+        live_egress = sorted(map(egress_key, found.egress_security_rules or []))
+        wanted_egress = sorted(map(egress_key, egress_models(self.params["ipv6"])))
         if sorted(map(rule_key, target)) != sorted(map(rule_key, live)) or live_egress != wanted_egress:
             self.diff["before"]["ingress"] = [summary(rule) for rule in live]
             self.diff["after"]["ingress"] = [summary(rule) for rule in target]

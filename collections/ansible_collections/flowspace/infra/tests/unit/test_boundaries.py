@@ -93,7 +93,8 @@ def test_taking_production_off_with_state_absent_needs_a_redeploy() -> None:
 
 
 def test_a_changed_value_of_a_production_variable_needs_a_redeploy_a_comment_does_not() -> None:
-    assert plan([want("A", ["production"], "v2")], [stored("A", ["production"])], secret=SECRET).redeploy_needed
+    changed = plan([want("A", ["production"], "v2")], [stored("A", ["production"])], secret=SECRET)
+    assert changed.redeploy_needed
     commented = {**want("A", ["production"]), "comment": "why"}
     result = plan([commented], [stored("A", ["production"])], secret=SECRET)
     assert result.upsert and result.redeploy_needed is False

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from ansible_collections.flowspace.infra.plugins.modules.monitoring_status import seconds_of, targets
+from ansible_collections.flowspace.infra.plugins.modules.monitoring_status import reclaim, seconds_of, targets
 
 
 class ScriptedPrometheus:
@@ -46,3 +46,29 @@ def test_one_failed_scrape_after_good_ones_is_not_failing_two_are() -> None:
 @pytest.mark.parametrize(("duration", "seconds"), [("30s", 30), ("1m30s", 90), ("500ms", 0.5), ("2h", 7200)])
 def test_prometheus_durations(duration: str, seconds: float) -> None:
     assert seconds_of(duration) == seconds
+
+
+class Figures:
+    """Answers the reclaim rules' ratios (None: no data yet)."""
+
+    def __init__(self, cpu, network, memory):
+        self.values = {"cpu_p95": cpu, "network": network, "memory": memory}
+
+    def scalar(self, query):
+        match = re.fullmatch(r"flowspace:reclaim_(\w+):ratio", query)
+        return self.values[match.group(1)] if match else 3600.0
+
+
+@pytest.mark.parametrize(("cpu", "network", "memory", "idle", "lift"), [
+    (0.05, 0.05, 0.05, True, ["memory"]),     # all under: reclaimable; the closest named
+    (0.05, 0.05, 0.30, False, ["memory"]),    # one over is enough to be safe
+    (0.30, 0.05, 0.05, False, ["cpu_p95"]),
+    (0.05, 0.50, 0.30, False, ["memory", "network"]),
+    (0.20, 0.05, 0.05, False, ["cpu_p95"]),   # at the line is not under it
+    (0.05, 0.05, None, False, ["cpu_p95"]),   # a missing figure is not proof of idleness
+])
+def test_idle_only_when_every_figure_is_under_the_line(cpu, network, memory, idle, lift) -> None:
+    figures = Figures(cpu, network, 0.06 if memory == 0.05 and idle else memory)
+    found = reclaim(figures, {"reclaim_threshold_percent": 20})
+    assert found["idle"] is idle
+    assert found["lift"] == lift
