@@ -41,6 +41,16 @@ class PlaybookRun:
     def result(self, task: str, host: str = "localhost") -> dict:
         return self.results.get(task, {}).get(host, {})
 
+    def unchanged(self) -> bool:
+        """A repeat run that succeeded and changed nothing (a failed run changes nothing too,
+        so a re-run check must look at both)."""
+        return self.returncode == 0 and not any(self.changed_tasks.values())
+
+    def succeeded(self) -> "PlaybookRun":
+        """This run, after checking it succeeded: for a test's set-up steps."""
+        assert self.returncode == 0, self.output[-3000:]
+        return self
+
 
 def write_inventory(path: Path, hosts: dict[str, dict]) -> Path:
     """A static inventory putting every host in the stack's groups, with the lab's group_vars

@@ -6,6 +6,7 @@ goes through TURN over TLS, which the edge relays by name on 443). labkit/client
 makes these pages a user's browser."""
 
 import json
+import re
 import time
 import uuid
 
@@ -110,14 +111,26 @@ def test_two_pages_meet_in_a_space_over_socketio(stack, browser, csp) -> None:
             page.context.close()
 
 
+def refused_for_origin(stack) -> float:
+    """The socket server's own count of requests it refused for their Origin."""
+    script = ("import urllib.request; print(urllib.request.urlopen("
+              "'http://127.0.0.1:9464/metrics', timeout=5).read().decode())")
+    metrics = stack.host.exec("python3", "-c", script).stdout
+    found = re.search(r'^flowspace_requests_refused_total\{[^}]*reason="origin"[^}]*\} (\S+)$', metrics, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 def test_a_page_from_another_origin_is_refused(stack, browser, csp) -> None:
     space = f"browser-{uuid.uuid4().hex[:8]}"
     page = browser.page("https://elsewhere.flowspace.test", csp)
+    before = refused_for_origin(stack)
     try:
         with pytest.raises(Exception, match="connect_error"):
             join_space(page, stack, "Eve", space)
     finally:
         page.context.close()
+    # Refused by the server for its Origin, not lost on the way (DNS, TLS, a closed port).
+    assert refused_for_origin(stack) > before
 
 
 def livekit_clients(stack) -> LiveKitClients:
@@ -146,7 +159,8 @@ def call(stack, browser, csp, room: str) -> tuple[list, list]:
 def test_two_pages_hear_each_other_over_livekit(stack, browser, csp) -> None:
     levels, pairs = call(stack, browser, csp, f"browser-{uuid.uuid4().hex[:8]}")
     print(f"\nlevels heard {levels}; selected pairs {json.dumps(pairs)}")
-    assert all(level > HEARD for level in levels), levels
+    assert len(levels) == 2 and all(level > HEARD for level in levels), levels
+    assert len(pairs) == 2 and all(pairs), f"each page selected a candidate pair: {pairs}"
     assert all(pair["state"] == "succeeded" for page in pairs for pair in page), pairs
 
 

@@ -71,11 +71,11 @@ def test_as_root_it_installs_the_engine_and_everything_else(bare_machine) -> Non
     assert result.returncode == 0, result.stderr
     assert "installing Debian packages: " in result.stderr
     assert "docker.io" in result.stderr
-    for command in (["dockerd", "--version"], ["pebble-challtestsrv", "-h"], ["redis-server", "--version"],
-                    ["node", "--version"], ["debootstrap", "--version"], ["chromium", "--version"],
-                    ["sh", "-c", "command -v certutil"]):
+    for command in (["dockerd", "--version"], ["sh", "-c", "command -v pebble-challtestsrv"],
+                    ["redis-server", "--version"], ["node", "--version"], ["debootstrap", "--version"],
+                    ["chromium", "--version"], ["sh", "-c", "command -v certutil"]):
         ran = docker(bare_machine, *command)
-        assert "not found" not in ran.stderr + ran.stdout and ran.returncode in (0, 2), (command, ran)
+        assert ran.returncode == 0 and "not found" not in ran.stderr + ran.stdout, (command, ran)
     again = setup_step(bare_machine, "missing_host_packages")
     assert again.stdout.strip() == "", again.stdout
     assert docker(bare_machine, "test", "-s", "/root/.cache/flowspace/logs/apt.log").returncode == 0

@@ -39,6 +39,11 @@ def sh(stack, command: str) -> str:
     return stack.host.exec("sh", "-c", command).stdout.strip()
 
 
+def answers(stack, url: str, *curl: str) -> str:
+    """What the host's URL answers now (status code and body), asked on the host itself."""
+    return sh(stack, f"curl -sk --max-time 10 -w ' %{{http_code}}' {' '.join(curl)} {url}")
+
+
 def service_state(stack) -> dict:
     """What must not move when a source is refused: each service's process and version."""
     return {
@@ -208,6 +213,7 @@ def test_a_livekit_upgrade_restarts_once_a_broken_one_goes_back_and_a_downgrade_
     assert "went back to 1.13.6, which answers again" in bad.output
     assert livekit_link(stack) == "/opt/livekit/1.13.6/livekit-server"
     assert sh(stack, "systemctl is-active livekit") == "active"
+    assert answers(stack, "http://127.0.0.1:7880/") == "OK 200", "the version gone back to serves"
 
     down = converge_one(stack, "playbooks/livekit.yml", tmp_path)  # the inventory's 1.13.5
     assert down.returncode == 0, down.output[-3000:]
@@ -251,6 +257,9 @@ def test_a_caddy_upgrade_serves_a_broken_one_goes_back_and_a_downgrade_returns(
     assert "went back to 2.11.10, which serves again" in bad.output
     assert caddy_version(stack) == "2.11.10 hold ok installed"
     assert sh(stack, "systemctl is-active caddy") == "active"
+    served = answers(stack, f"https://{stack.socket_domain}/healthz",
+                     "--resolve", f"{stack.socket_domain}:443:127.0.0.1")
+    assert served.endswith(" 200") and '"status":"ok"' in served, "the version gone back serves"
 
     down = converge_one(stack, "playbooks/edge.yml", tmp_path)  # the inventory's version and mirror
     assert down.returncode == 0, down.output[-3000:]
@@ -293,6 +302,8 @@ def test_a_node_major_change_restarts_the_server_a_broken_one_goes_back_and_a_do
     assert f"and Node.js {NEXT_NODE}-1nodesource1." in bad.output
     assert sh(stack, "node --version") == f"v{NEXT_NODE}"
     assert sh(stack, "systemctl is-active flowspace-socket@1") == "active"
+    served = answers(stack, "http://127.0.0.1:3001/healthz")
+    assert served.endswith(" 200") and '"status":"ok"' in served, "the server on the Node gone back serves"
 
     down = converge_one(stack, "playbooks/socket.yml", tmp_path)  # the inventory's major and mirror
     assert down.returncode == 0, down.output[-3000:]

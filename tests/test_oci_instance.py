@@ -71,7 +71,7 @@ def test_launch_then_a_rerun_writes_nothing(provisioned) -> None:
 
     again = provisioned.run()
     assert again.returncode == 0, again.output[-3000:]
-    assert again.result("Instance")["changed"] is False
+    assert again.unchanged()
     assert again.result("Instance")["public_ip"] == result["public_ip"]
     assert provisioned.oci.writes() == []
 
@@ -194,7 +194,7 @@ def test_teardown_terminates_the_instance_and_releases_its_address(provisioned) 
         for ip in provisioned.oci.state()["publicIps"]
         if ip["lifecycleState"] != "TERMINATED" and ip["lifecycleState"] != "TERMINATING"
     ] == []
-    assert provisioned.run(oci_state="absent").result("Instance")["changed"] is False
+    assert provisioned.run(oci_state="absent").unchanged()
 
 
 def test_single_reads_are_retried_when_oracle_says_not_now(provisioned) -> None:

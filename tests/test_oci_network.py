@@ -76,7 +76,7 @@ def test_first_run_creates_the_network_and_a_rerun_writes_nothing(network) -> No
 
     again = network.run()
     assert again.returncode == 0, again.output[-3000:]
-    assert again.result(TASK)["changed"] is False
+    assert again.unchanged()
     assert network.oci.writes() == []
     assert {r["method"] for r in network.oci.requests()} == {"GET"}
 
@@ -138,7 +138,7 @@ def test_a_rule_added_by_hand_is_reported_then_removed_or_kept(network) -> None:
     assert check.result(TASK)["unmanaged_rules"] == ["tcp 3306 from 0.0.0.0/0"]
 
     kept = network.run(oci_unmanaged_rules="keep")
-    assert kept.result(TASK)["changed"] is False and 3306 in ports_of(network, security_list_id)
+    assert kept.unchanged() and 3306 in ports_of(network, security_list_id)
     assert kept.result(TASK)["unmanaged_rules"] == ["tcp 3306 from 0.0.0.0/0"]
 
     healed = network.run()
@@ -147,7 +147,7 @@ def test_a_rule_added_by_hand_is_reported_then_removed_or_kept(network) -> None:
         ("PUT", f"/20160918/securityLists/{security_list_id}")
     ]
     assert 3306 not in ports_of(network, security_list_id) and 443 in ports_of(network, security_list_id)
-    assert network.run().result(TASK)["changed"] is False
+    assert network.run().unchanged()
 
 
 def test_check_mode_on_an_empty_compartment_plans_everything_and_writes_nothing(network) -> None:
@@ -172,7 +172,7 @@ def test_teardown_removes_exactly_what_it_made(network) -> None:
     deleted = [w["path"].split("/")[2] for w in network.oci.writes() if w["method"] == "DELETE"]
     assert deleted == ["subnets", "securityLists", "routeTables", "internetGateways", "vcns"]
     assert [v["id"] for v in network.live("vcns")] == [other.id]
-    assert network.run(oci_state="absent").result(TASK)["changed"] is False
+    assert network.run(oci_state="absent").unchanged()
 
 
 def test_a_resource_with_the_name_but_not_the_tag_is_refused(network) -> None:
@@ -282,4 +282,4 @@ def test_a_drifted_egress_rule_is_reported_then_healed(network, drift) -> None:
     [egress] = listed["egressSecurityRules"]
     assert (egress["protocol"], egress["destination"], egress.get("isStateless")) == (
         "all", "0.0.0.0/0", False)
-    assert network.run().result(TASK)["changed"] is False
+    assert network.run().unchanged()

@@ -10,11 +10,14 @@ import json
 import threading
 import time
 
+import pytest
 import socketio
 from cluster_stack import CLIENT_SOURCES, HOSTS, address
 
 from labkit.checks import stack_check
 from labkit.clients.livekit_clients import LiveKitClients
+
+pytestmark = pytest.mark.integration
 
 # How long players of a stopped node take to be back in their space through the edge, from
 # the moment they were dropped: the edge checks every 2 s (2 s to answer), gives a connection

@@ -65,7 +65,7 @@ def test_first_run_creates_then_a_rerun_reads_once_and_writes_nothing(vercel) ->
 
     again = vercel.sync()
     assert again.returncode == 0, again.output[-2000:]
-    assert again.changed("localhost") == []
+    assert again.unchanged()
     assert vercel.api.requests() == [{"method": "GET", "path": f"/v10/projects/{vercel.project['name']}/env",
                                       "query": {"decrypt": "true"}}]
     assert again.result(SYNC)["redeploy_needed"] is False
@@ -79,7 +79,7 @@ def test_values_are_never_printed(vercel) -> None:
 
 
 def test_a_changed_sensitive_value_is_seen_through_its_fingerprint(vercel) -> None:
-    vercel.sync()
+    vercel.sync().succeeded()
     new_secret = {**VARIABLES[2], "value": "another-secret-also-long-enough-98765"}
     rotated = [*VARIABLES[:2], new_secret, VARIABLES[3]]
     run = vercel.sync(rotated, "--diff")
@@ -88,18 +88,18 @@ def test_a_changed_sensitive_value_is_seen_through_its_fingerprint(vercel) -> No
     assert result["diff"]["after"]["LIVEKIT_API_SECRET"][0]["value"] == "(changed value)"
     assert [(w["method"], w["query"]) for w in vercel.writes()] == [("POST", {"upsert": "true"})]
     assert vercel.stored()["LIVEKIT_API_SECRET@preview,production"]["value"] == rotated[2]["value"]
-    assert vercel.sync(rotated).changed("localhost") == []
+    assert vercel.sync(rotated).unchanged()
 
 
 def test_a_preview_only_change_needs_no_redeploy(vercel) -> None:
-    vercel.sync()
+    vercel.sync().succeeded()
     run = vercel.sync([*VARIABLES[:3], {**VARIABLES[3], "value": "changed-preview-value"}])
     assert run.result(SYNC)["updated"] == ["PREVIEW_ONLY"]
     assert run.result(SYNC)["redeploy_needed"] is False
 
 
 def test_changed_targets_are_edited_in_place(vercel) -> None:
-    vercel.sync()
+    vercel.sync().succeeded()
     run = vercel.sync([*VARIABLES[:3], {**VARIABLES[3], "target": ["preview", "development"]}])
     assert run.result(SYNC)["updated"] == ["PREVIEW_ONLY"]
     assert [w["method"] for w in vercel.writes()] == ["PATCH"]
@@ -107,7 +107,7 @@ def test_changed_targets_are_edited_in_place(vercel) -> None:
 
 
 def test_prune_deletes_only_what_the_module_manages(vercel) -> None:
-    vercel.sync()
+    vercel.sync().succeeded()
     vercel.api.call("POST", f"/v10/projects/{vercel.project['id']}/env",
                     {"key": "SET_BY_HAND", "value": "x", "type": "plain", "target": ["production"]})
     run = vercel.sync(VARIABLES[:2], vercel_prune=True)
@@ -119,7 +119,7 @@ def test_prune_deletes_only_what_the_module_manages(vercel) -> None:
 
 
 def test_state_absent_deletes_the_listed_keys(vercel) -> None:
-    vercel.sync()
+    vercel.sync().succeeded()
     run = vercel.sync([{"key": "PREVIEW_ONLY", "target": ["preview"]}], vercel_state="absent")
     assert run.result(SYNC)["deleted"] == ["PREVIEW_ONLY"]
     assert "PREVIEW_ONLY@preview" not in vercel.stored()
@@ -165,7 +165,7 @@ def test_a_create_whose_answer_is_lost_is_read_back_not_sent_again(vercel, lost)
     # Refused with a 5xx (nothing applied): read, then the create again.
     assert methods == (["GET", "POST", "GET"] if applied else ["GET", "POST", "GET", "POST"])
     assert len(vercel.stored()) == len(VARIABLES)
-    assert vercel.sync().changed("localhost") == []
+    assert vercel.sync().unchanged()
 
 
 def in_flight(vercel, method: str, action) -> threading.Thread:
@@ -216,7 +216,7 @@ def test_a_whole_batch_refused_by_vercel_shows_vercels_reasons(vercel) -> None:
 
 
 def test_a_variable_deleted_while_its_edit_is_in_flight_is_re_planned(vercel) -> None:
-    vercel.sync()
+    vercel.sync().succeeded()
     moved = [*VARIABLES[:3], {**VARIABLES[3], "target": ["preview", "development"]}]
     env_id = vercel.stored()["PREVIEW_ONLY@preview"]["id"]
     vercel.api.control("POST", "faults", {"delay": 1.5, "count": 1, "method": "PATCH",
@@ -231,7 +231,7 @@ def test_a_variable_deleted_while_its_edit_is_in_flight_is_re_planned(vercel) ->
 
 
 def test_prune_removes_the_old_variable_when_a_keys_targets_move(vercel) -> None:
-    vercel.sync([{"key": "RETARGET", "value": "retarget-value", "target": ["development"]}])
+    vercel.sync([{"key": "RETARGET", "value": "retarget-value", "target": ["development"]}]).succeeded()
     run = vercel.sync([{"key": "RETARGET", "value": "retarget-value", "target": ["production"]}],
                       vercel_prune=True)
     assert run.returncode == 0, run.output[-2000:]
@@ -239,7 +239,7 @@ def test_prune_removes_the_old_variable_when_a_keys_targets_move(vercel) -> None
 
 
 def test_absent_removes_only_the_listed_targets(vercel) -> None:
-    vercel.sync([{"key": "WIDE", "value": "wide-value", "target": ["production", "preview"]}])
+    vercel.sync([{"key": "WIDE", "value": "wide-value", "target": ["production", "preview"]}]).succeeded()
     run = vercel.sync([{"key": "WIDE", "target": ["production"]}], vercel_state="absent")
     assert run.returncode == 0, run.output[-2000:]
     assert sorted(vercel.stored()) == ["WIDE@preview"]
@@ -330,7 +330,7 @@ def test_a_failed_redeploy_is_made_up_by_the_next_run(vercel) -> None:
     assert "predates the last change" in healed.result("Redeploy")["stale"]
     assert production_deployments(vercel) == ["READY", "ERROR", "READY"]
     again = vercel.sync(vercel_redeploy=True, vercel_only_if_stale=True)
-    assert again.changed("localhost") == [] and again.result("Redeploy")["stale"] is None
+    assert again.unchanged() and again.result("Redeploy")["stale"] is None
     assert len(production_deployments(vercel)) == 3
 
 
@@ -345,7 +345,7 @@ def test_a_redeploy_missed_by_a_run_that_died_is_due_on_the_next(vercel) -> None
 
 
 def test_a_redeploy_whose_answer_is_lost_is_not_started_twice(vercel) -> None:
-    vercel.sync()
+    vercel.sync().succeeded()
     vercel.api.control("POST", "faults", {"after": True, "drop": True, "count": 1, "method": "POST",
                                           "path": "/v13/deployments"})
     lost = vercel.sync(vercel_redeploy=True, vercel_only_if_stale=True)
@@ -354,7 +354,7 @@ def test_a_redeploy_whose_answer_is_lost_is_not_started_twice(vercel) -> None:
     assert len(production_deployments(vercel)) == 2
     rerun = vercel.sync(vercel_redeploy=True, vercel_only_if_stale=True)
     assert rerun.returncode == 0, rerun.output[-2000:]
-    assert rerun.changed("localhost") == [], "it waited for the deployment already started"
+    assert rerun.unchanged(), "it waited for the deployment already started"
     assert production_deployments(vercel) == ["READY", "READY"]
 
 
@@ -367,7 +367,7 @@ def test_a_deployment_still_building_after_the_change_is_waited_for_not_crashed_
     assert production_deployments(vercel) == ["READY", "QUEUED"]
     run = vercel.sync(vercel_redeploy=True, vercel_only_if_stale=True)
     assert run.returncode == 0, run.output[-2000:]
-    assert run.changed("localhost") == [] and run.result("Redeploy")["stale"] is None
+    assert run.unchanged() and run.result("Redeploy")["stale"] is None
     assert production_deployments(vercel) == ["READY", "READY"], "waited for the push's build, started none"
 
 
@@ -385,7 +385,7 @@ def test_a_failed_build_after_a_removal_is_made_up_by_later_runs(vercel) -> None
     assert "ended ERROR" in healed.result("Redeploy")["stale"]
     assert "OLD_FLAG" not in vercel.api.deployments(vercel.project["id"])[-1]["env"]
     again = vercel.sync(VARIABLES, vercel_redeploy=True, vercel_only_if_stale=True)
-    assert again.changed("localhost") == [] and again.result("Redeploy")["stale"] is None
+    assert again.unchanged() and again.result("Redeploy")["stale"] is None
 
 
 @pytest.mark.parametrize("fault", [{"status": 500}, {"status": 400, "code": "bad_request"}],
