@@ -48,7 +48,7 @@ options:
   subnet_id:
     description:
       - The subnet of its primary VNIC (required with O(state=present)).
-      - In check mode it may be missing (the network is not made yet): the launch is reported.
+      - In check mode it may be missing (the network is not made yet), and the launch is reported.
     type: str
   shape:
     description: The shape.
