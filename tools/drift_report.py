@@ -34,6 +34,15 @@ def _detail(result: dict) -> str:
     return ", ".join(sorted(set(paths)))[:80]
 
 
+def _undeclared(result: dict) -> str:
+    """What an audit task found and left in place (access_audit's findings, config_overrides'
+    overriding files reported only)."""
+    found = [f.get("what", "") for f in result.get("findings") or []]
+    found += [f"{o.get('path')} overrides {', '.join(o.get('keys', []))}"
+              for o in result.get("overrides") or []]
+    return "; ".join(found)[:160]
+
+
 def check(inventory: str | None, playbook: str, extra: list[str]) -> tuple[list[Finding], list[Finding], int]:
     """(drifted, failed, ansible's return code) from one --check --diff run; a run that failed
     before any task (a bad inventory or playbook) is one finding with ansible's last words."""
@@ -54,6 +63,10 @@ def check(inventory: str | None, playbook: str, extra: list[str]) -> tuple[list[
             name = " : ".join(part for part in (data.get("role"), data.get("task", "")) if part)
             if event["event"] == "runner_on_ok" and data.get("res", {}).get("changed"):
                 drifted.append(Finding(data.get("host", "?"), name, _detail(data["res"])))
+            elif event["event"] == "runner_on_ok" and _undeclared(data.get("res", {})):
+                # What a run reports and leaves (access nobody declared, a setting overridden
+                # where the role does not remove it): drift all the same.
+                drifted.append(Finding(data.get("host", "?"), name, _undeclared(data["res"])))
             elif event["event"] in ("runner_on_failed", "runner_on_unreachable") \
                     and not data.get("ignore_errors"):
                 message = str(data.get("res", {}).get("msg", ""))[:80]

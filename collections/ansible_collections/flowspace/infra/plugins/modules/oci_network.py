@@ -21,7 +21,7 @@ description:
   - Connection settings are checked before any request (OCIDs, region, key file, fingerprint).
 author: FlowSpace infra (@flowspace)
 requirements: [oci]
-extends_documentation_fragment: [flowspace.infra.oci]
+extends_documentation_fragment: [flowspace.infra.check_and_diff, flowspace.infra.oci]
 options:
   name:
     description: The stack's name; display names are C(<name>-vcn), C(<name>-subnet), ... and the tag's value.
@@ -62,14 +62,6 @@ options:
     type: str
     choices: [remove, keep]
     default: remove
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: full
-    description:
-      Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
 """
 
 EXAMPLES = r"""

@@ -13,6 +13,7 @@ description:
   - Persisting the keys (a file in C(/etc/sysctl.d)) is the caller's job.
 version_added: 0.1.0
 author: FlowSpace infra (@flowspace)
+extends_documentation_fragment: [flowspace.infra.check_and_diff]
 options:
   settings:
     description: Keys in dotted form (C(net.core.rmem_max)) and their wanted values.
@@ -22,14 +23,6 @@ options:
     description: Where the kernel's sysctl tree is mounted.
     type: path
     default: /proc/sys
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: full
-    description:
-      Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
 """
 
 EXAMPLES = r"""

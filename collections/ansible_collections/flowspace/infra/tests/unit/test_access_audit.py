@@ -1,0 +1,99 @@
+"""access_audit on a host's files laid out under a temporary root: each kind of undeclared
+privilege is found where it comes from, and what is declared is not."""
+
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.flowspace.infra.plugins.modules.access_audit import audit, principals
+
+
+def host(root: Path, files: dict) -> Path:
+    for path, text in files.items():
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return root
+
+
+BASE = {
+    "/etc/sudoers": ("Defaults env_reset\nroot ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) ALL\n"
+                     "@includedir /etc/sudoers.d\n"),
+    "/etc/sudoers.d/90-cloud-init-users": "# Created by cloud-init\nubuntu ALL=(ALL) NOPASSWD:ALL\n",
+    "/etc/sudoers.d/README": "# files here are read by sudo\n",
+    "/etc/passwd": "root:x:0:0:root:/root:/bin/bash\nubuntu:x:1000:1000::/home/ubuntu:/bin/bash\n",
+    "/etc/shadow": "root:*:19000:0:99999:7:::\nubuntu:!:19000:0:99999:7:::\n",
+    "/proc/net/tcp": (
+        "  sl  local_address rem_address   st tx_queue rx_queue\n"
+        "   0: 00000000:0016 00000000:0000 0A 00000000:00000000\n"        # 0.0.0.0:22 LISTEN
+        "   1: 0100007F:07B3 00000000:0000 0A 00000000:00000000\n"        # 127.0.0.1:1971 LISTEN
+        "   2: 0A00000A:0016 0B00000A:C350 01 00000000:00000000\n"),      # an established session
+    "/proc/net/udp": (
+        "  sl  local_address rem_address   st\n"
+        "   0: 00000000:0D96 00000000:0000 07 00000000:00000000\n"),      # 0.0.0.0:3478
+}
+PARAMS = {"sudo_principals": ["root", "%sudo", "ubuntu"], "uid0_accounts": [], "password_accounts": [],
+          "ports": [{"port": 22, "protocol": "tcp"}, {"port": 3478, "protocol": "udp"}]}
+
+
+def run(tmp_path, **changes):
+    files = {**BASE, **{k: v for k, v in changes.items() if k.startswith("/")}}
+    params = {**PARAMS, **{k: v for k, v in changes.items() if not k.startswith("/")}, "root": str(tmp_path)}
+    return audit({**params, "root": str(host(tmp_path, files))})
+
+
+def test_a_declared_host_has_no_finding(tmp_path) -> None:
+    assert run(tmp_path) == []
+
+
+def test_a_sudoers_drop_in_for_an_unknown_user_is_found_where_it_is(tmp_path) -> None:
+    found = run(tmp_path, **{"/etc/sudoers.d/zz-extra": "intruder ALL=(ALL) NOPASSWD: ALL\n"})
+    assert found == [{"kind": "sudo", "what": "intruder ALL=(ALL) NOPASSWD: ALL",
+                      "where": "/etc/sudoers.d/zz-extra"}]
+
+
+def test_files_sudo_skips_are_skipped(tmp_path) -> None:
+    assert run(tmp_path, **{"/etc/sudoers.d/extra.bak": "intruder ALL=(ALL) ALL\n",
+                            "/etc/sudoers.d/extra~": "intruder ALL=(ALL) ALL\n"}) == []
+
+
+@pytest.mark.parametrize(("rule", "found"), [
+    ("alice, ubuntu ALL=(ALL) ALL", ["alice", "ubuntu"]),
+    ("%ops ALL = (ALL) NOPASSWD: ALL", ["%ops"]),
+    ("ubuntu ALL=(ALL) NOPASSWD:ALL", ["ubuntu"]),
+])
+def test_every_principal_of_a_rule_is_read(rule, found) -> None:
+    assert principals(rule) == found
+
+
+def test_a_second_uid_0_account_is_found(tmp_path) -> None:
+    passwd = BASE["/etc/passwd"] + "toor:x:0:0::/root:/bin/sh\n"
+    assert run(tmp_path, **{"/etc/passwd": passwd}) == [
+        {"kind": "uid0", "what": "toor has UID 0", "where": "/etc/passwd"}]
+    assert run(tmp_path, **{"/etc/passwd": passwd}, uid0_accounts=["toor"]) == []
+
+
+@pytest.mark.parametrize(("field", "what"), [("$6$salt$hash", "can log in with a password"),
+                                             ("", "has no password at all")])
+def test_an_account_with_a_password_login_is_found(tmp_path, field, what) -> None:
+    shadow = BASE["/etc/shadow"] + f"guest:{field}:19000:0:99999:7:::\n"
+    found = run(tmp_path, **{"/etc/shadow": shadow})
+    assert [f["what"] for f in found] == [f"guest {what}"]
+
+
+def test_a_port_outside_the_model_is_found_loopback_and_clients_are_not(tmp_path) -> None:
+    tcp = BASE["/proc/net/tcp"] + "   3: 00000000:0CEA 00000000:0000 0A 00000000:00000000\n"  # :3306
+    tcp6 = ("  sl  local_address remote_address st\n"
+            "   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A\n"
+            "   1: 00000000000000000000000001000000:1F91 00000000000000000000000000000000:0000 0A\n")
+    # ([::]:8080 listening everywhere, [::1]:8081 on loopback)
+    udp = BASE["/proc/net/udp"] + "   1: 0A00000A:D431 08080808:0035 01 00000000:00000000\n"  # a DNS client
+    found = run(tmp_path, **{"/proc/net/tcp": tcp, "/proc/net/tcp6": tcp6, "/proc/net/udp": udp})
+    assert [f["what"] for f in found] == ["tcp/3306 listens on 0.0.0.0", "tcp/8080 listens on ::"]
+
+
+def test_a_range_covers_its_ports(tmp_path) -> None:
+    udp = BASE["/proc/net/udp"] + "   1: 00000000:C350 00000000:0000 07 00000000:00000000\n"  # :50000
+    ranged = [*PARAMS["ports"], {"port": 50000, "port_end": 60000, "protocol": "udp"}]
+    assert run(tmp_path, **{"/proc/net/udp": udp}, ports=ranged) == []
+    assert [f["what"] for f in run(tmp_path, **{"/proc/net/udp": udp})] == ["udp/50000 listens on 0.0.0.0"]

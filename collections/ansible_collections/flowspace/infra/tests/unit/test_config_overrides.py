@@ -1,0 +1,57 @@
+"""config_overrides: which drop-ins win over a managed one, by each service's reading rule."""
+
+from pathlib import Path
+
+from ansible_collections.flowspace.infra.plugins.modules.config_overrides import keys_of, overrides
+
+
+def drop_ins(directory: Path, files: dict) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text)
+    return directory
+
+
+def params(managed, directories, **extra):
+    return {"managed": str(managed), "directories": [str(d) for d in directories], "suffix": ".conf",
+            "precedence": "last", "ignore_case": False, **extra}
+
+
+def test_keys_are_read_in_each_format() -> None:
+    assert keys_of("[Journal]\nStorage=persistent\n# Compress=no\nSystemMaxUse = 1G\n") == [
+        "Storage", "SystemMaxUse"]
+    assert keys_of("net.core.rmem_max = 1\nkernel.kptr_restrict=2\n") == [
+        "net.core.rmem_max", "kernel.kptr_restrict"]
+    assert keys_of("PasswordAuthentication no\nMaxAuthTries 3\n", ignore_case=True) == [
+        "passwordauthentication", "maxauthtries"]
+
+
+def test_a_later_file_setting_a_managed_key_overrides_it(tmp_path) -> None:
+    etc = drop_ins(tmp_path / "etc", {"50-base-hardening.conf": "[Journal]\nStorage=persistent\n",
+                                      "zz-quiet.conf": "[Journal]\nStorage=none\n",
+                                      "10-early.conf": "[Journal]\nStorage=volatile\n",
+                                      "zz-other.conf": "[Journal]\nForwardToSyslog=no\n"})
+    found = overrides(params(etc / "50-base-hardening.conf", [etc]))
+    assert found == [{"path": str(etc / "zz-quiet.conf"), "keys": ["Storage"]}]
+
+
+def test_a_name_in_an_earlier_directory_hides_the_same_name_in_a_later_one(tmp_path) -> None:
+    etc = drop_ins(tmp_path / "etc", {"50-base-hardening.conf": "Storage=persistent\n",
+                                      "zz-vendor.conf": "# emptied by the admin\n"})
+    usr = drop_ins(tmp_path / "usr", {"zz-vendor.conf": "Storage=none\n", "zz-other.conf": "Storage=auto\n"})
+    found = overrides(params(etc / "50-base-hardening.conf", [etc, usr]))
+    assert found == [{"path": str(usr / "zz-other.conf"), "keys": ["Storage"]}]
+
+
+def test_with_first_wins_an_earlier_name_overrides_and_case_does_not_matter(tmp_path) -> None:
+    sshd = drop_ins(tmp_path / "sshd", {"00-base-hardening.conf": "PasswordAuthentication no\n",
+                                        "0-loose.conf": "passwordauthentication yes\n",
+                                        "50-cloud-init.conf": "PasswordAuthentication yes\n"})
+    found = overrides(params(sshd / "00-base-hardening.conf", [sshd], precedence="first", ignore_case=True))
+    assert found == [{"path": str(sshd / "0-loose.conf"), "keys": ["passwordauthentication"]}]
+
+
+def test_files_of_another_suffix_are_not_read(tmp_path) -> None:
+    etc = drop_ins(tmp_path / "etc", {"50-base-hardening.conf": "Storage=persistent\n",
+                                      "zz-quiet.conf.disabled": "Storage=none\n"})
+    assert overrides(params(etc / "50-base-hardening.conf", [etc])) == []
