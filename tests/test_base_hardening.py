@@ -34,7 +34,7 @@ DRIFTS = {
     ),
     "stopped fail2ban": ("systemctl stop fail2ban", "Run fail2ban", "Run fail2ban"),
     "edited sysctl file": (
-        "sed -i 's/^net.core.rmem_max = .*/net.core.rmem_max = 212992/' /etc/sysctl.d/90-base-hardening.conf",
+        "sed -i 's/^net.core.rmem_max = .*/net.core.rmem_max = 212992/' /etc/sysctl.d/99-zz-base-hardening.conf",
         SYSCTL_TASK,
         SYSCTL_TASK,
     ),
@@ -51,7 +51,7 @@ def host_state(host: hosts.Host) -> dict[str, str]:
         "sshd": host.exec("cat", "/etc/ssh/sshd_config.d/00-base-hardening.conf", check=False).stdout,
         "firewall": host.exec("iptables", "-S", "INPUT").stdout,
         "fail2ban": host.exec("systemctl", "is-active", "fail2ban", check=False).stdout.strip(),
-        "sysctl": host.exec("cat", "/etc/sysctl.d/90-base-hardening.conf", check=False).stdout,
+        "sysctl": host.exec("cat", "/etc/sysctl.d/99-zz-base-hardening.conf", check=False).stdout,
     }
 
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 SSH_PORTS = {"debian12": 2361, "debian13": 2362}  # as tests/conftest.py's `sites` makes them
 SSHD_DROP_IN = "/etc/ssh/sshd_config.d/00-base-hardening.conf"
-SYSCTL_FILE = "/etc/sysctl.d/90-base-hardening.conf"
+SYSCTL_FILE = "/etc/sysctl.d/99-zz-base-hardening.conf"
 CADDYFILE = "/etc/caddy/Caddyfile"
 CADDY_DROP_IN = "/etc/systemd/system/caddy.service.d/50-flowspace.conf"
 LIVEKIT_CONFIG = "/etc/livekit/livekit.yaml"
@@ -35,6 +35,21 @@ PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml"
 PROMETHEUS_ARGS = "/etc/default/prometheus"
 ALERT_RULES = "/etc/prometheus/flowspace-rules.yml"
 VERCEL_SYNC = "Sync the project's environment variables"
+JOURNALD_QUIET = "/etc/systemd/journald.conf.d/zz-quiet.conf"
+SSHD_EARLY = "/etc/ssh/sshd_config.d/0-loose.conf"
+INTRUDER_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIntruderKeyAddedByHandOnTheHost0000000000 "
+                "intruder@elsewhere")
+# A route removed through Caddy's admin API, as a hand `curl` would; the Caddyfile is untouched.
+CADDY_ROUTE_DELETED = (
+    "server=$(curl -s localhost:2019/config/apps/http/servers/ | python3 -c "
+    "'import json,sys; print(sorted(json.load(sys.stdin))[0])') && "
+    "curl -sf -X DELETE localhost:2019/config/apps/http/servers/$server/routes/0")
+CADDY_RUNS_OTHER_CONFIG = (
+    "python3 -c 'import json,subprocess,sys,urllib.request; "
+    "adapted = json.loads(subprocess.run([\"caddy\", \"adapt\", \"--config\", \"/etc/caddy/Caddyfile\"], "
+    "capture_output=True, check=True).stdout); "
+    "running = json.load(urllib.request.urlopen(\"http://localhost:2019/config/\")); "
+    "sys.exit(0 if adapted != running else 1)'")
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +225,23 @@ BATCHES = {
         Drift("Vercel variable deleted", vercel_delete("LIVEKIT_API_KEY"),
               lambda site: "LIVEKIT_API_KEY" not in site.stored_env(), VERCEL_SYNC, on_controller=True),
     ],
+    "the running config, access and settings overridden": [
+        Drift("Caddy route deleted through the admin API", CADDY_ROUTE_DELETED, CADDY_RUNS_OTHER_CONFIG,
+              "caddy : Reload Caddy when what it runs is not what the Caddyfile says"),
+        Drift("key added to the admin's authorized_keys",
+              f"echo '{INTRUDER_KEY}' >> /home/ubuntu/.ssh/authorized_keys",
+              "grep -q intruder@elsewhere /home/ubuntu/.ssh/authorized_keys",
+              "base_hardening : Give the admin user exactly its authorized keys"),
+        Drift("journald drop-in overriding the role's",
+              f"printf '[Journal]\\nStorage=none\\n' > {JOURNALD_QUIET}", f"test -e {JOURNALD_QUIET}",
+              "base_hardening : Remove journald drop-ins that override the hardened settings"),
+        Drift("sshd drop-in read before the role's", f"echo 'PasswordAuthentication yes' > {SSHD_EARLY}",
+              f"test -e {SSHD_EARLY}",
+              "base_hardening : Remove sshd drop-ins that override the hardened settings"),
+        Drift("Vercel encrypted value changed", vercel_edit("LIVEKIT_URL", "wss://old.example"),
+              lambda site: site.stored_env()["LIVEKIT_URL"]["value"] == "wss://old.example",
+              VERCEL_SYNC, on_controller=True),
+    ],
 }
 
 
@@ -285,6 +317,8 @@ BAD_INPUT = {
     "SSH port declared public": (
         {"flowspace_extra_public_ports": [{"port": 22, "protocol": "tcp", "purpose": "ssh"}]}, "SSH port"),
     "unreachable Vercel API": ({"vercel_api_url": "http://127.0.0.1:9", "vercel_retries": 0}, "unreachable"),
+    "malformed admin key": ({"base_hardening_admin_authorized_keys": ["not a key at all"]},
+                            "is not an OpenSSH public key line"),
     "Vercel token refused": ({"vercel_token": "not-the-token"}, "403"),
     "unknown Vercel project": ({"vercel_project": "no-such-project"}, "404"),
 }
@@ -376,3 +410,31 @@ def test_check_mode_on_a_host_that_never_ran_the_stack_reports_and_changes_nothi
         assert fresh.stored_env() == {} and len(fresh.deployments()) == 1, "the check wrote to Vercel"
     finally:
         fresh.remove()
+
+
+def test_undeclared_access_is_reported_left_and_removed_only_when_asked(site) -> None:
+    sudoers, intruder = "/etc/sudoers.d/zz-extra", "toor"
+    site.host.exec("sh", "-c", f"echo 'intruder ALL=(ALL) NOPASSWD: ALL' > {sudoers} "
+                   f"&& chmod 0440 {sudoers} && useradd --non-unique --uid 0 --no-create-home {intruder}")
+    try:
+        report = site.drift_report()
+        assert report.returncode == 1, report.stdout + report.stderr[-3000:]
+        found = "base_hardening : Find privileged access the inventory does not declare"
+        assert found in report.stdout and "intruder ALL=(ALL) NOPASSWD: ALL" in report.stdout, report.stdout
+        assert "toor has UID 0" in report.stdout, report.stdout
+
+        left = site.converge("--tags", "access")
+        assert left.returncode == 0 and left.unchanged(), left.changed_tasks
+        assert "not declared: intruder ALL=(ALL) NOPASSWD: ALL (/etc/sudoers.d/zz-extra)" in left.output
+        assert site.host.exec("test", "-e", sudoers, check=False).returncode == 0, "left in place"
+
+        removed = site.converge("--tags", "access", "-e", "base_hardening_access_remove_undeclared=true")
+        assert removed.returncode == 0, removed.output[-3000:]
+        assert "base_hardening : Remove the sudoers files holding undeclared rules" in removed.changed(site.name)
+        assert site.host.exec("test", "-e", sudoers, check=False).returncode != 0
+        assert site.host.exec("visudo", "-c", check=False).returncode == 0, "sudo still parses"
+    finally:
+        site.host.exec("sh", "-c", f"rm -f {sudoers}; userdel {intruder} || sed -i '/^{intruder}:/d' "
+                       "/etc/passwd /etc/shadow /etc/group", check=False)
+    settled = site.drift_report()
+    assert settled.returncode == 0, settled.stdout + settled.stderr[-3000:]

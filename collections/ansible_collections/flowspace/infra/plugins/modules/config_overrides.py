@@ -7,7 +7,8 @@ short_description: Drop-ins that override a managed drop-in's settings, found an
 description:
   - A hardened setting written to a drop-in is only what the service uses while no other
     drop-in overrides it. This module reads the drop-in directories the way the service does
-    and returns each other file that sets one of the keys of O(managed) with precedence over it.
+    and returns each other file that sets one of the keys of O(managed) to another value, with
+    precedence over it (a file that sets the same value changes nothing and is left).
   - O(precedence=last) is systemd's and most programs' rule (journald, sysctl.d, apt.conf.d):
     files are read in the order of their names across O(directories), a name in an earlier
     directory hides the same name in later ones, and the last value read wins.
@@ -74,21 +75,26 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-SETTING = re.compile(r"^\s*([A-Za-z0-9_.:/-]+)\s*(?:=|:(?!:)|\s)")
+SETTING = re.compile(r"^\s*([A-Za-z0-9_.:/-]+?)\s*(?:=|:(?!:)|\s)\s*(.*?)\s*;?\s*$")
 
 
-def keys_of(text, ignore_case=False):
-    """The setting names a drop-in sets (comments, sections and blank lines aside)."""
-    found = []
+def settings_of(text, ignore_case=False):
+    """The settings a drop-in sets, name -> value (the last one read; comments, sections and
+    blank lines aside). With IGNORE_CASE, names and values are compared in lower case."""
+    found = {}
     for line in text.splitlines():
         stripped = line.strip()
         if not stripped or stripped.startswith(("#", ";", "[")):
             continue
         match = SETTING.match(line)
         if match:
-            key = match.group(1).rstrip(":")
-            found.append(key.lower() if ignore_case else key)
+            key, value = match.group(1).rstrip(":"), " ".join(match.group(2).split())
+            found[key.lower() if ignore_case else key] = value.lower() if ignore_case else value
     return found
+
+
+def keys_of(text, ignore_case=False):
+    return list(settings_of(text, ignore_case))
 
 
 def read(path):
@@ -117,7 +123,7 @@ def effective_files(directories, suffix):
 def overrides(params):
     managed = params["managed"]
     ignore_case = params["ignore_case"]
-    wanted = set(keys_of(read(managed), ignore_case))
+    wanted = settings_of(read(managed), ignore_case)
     files = effective_files(params["directories"], params["suffix"])
     name = os.path.basename(managed)
     found = []
@@ -127,7 +133,9 @@ def overrides(params):
         before = os.path.basename(path) < name
         if (params["precedence"] == "last") == before:
             continue  # read before (last wins) or after (first wins) the managed file: no override
-        keys = sorted(wanted & set(keys_of(read(path), ignore_case)))
+        # A file that sets a key to the managed value changes nothing the service uses.
+        theirs = settings_of(read(path), ignore_case)
+        keys = sorted(key for key in wanted.keys() & theirs.keys() if theirs[key] != wanted[key])
         if keys:
             found.append({"path": path, "keys": keys})
     return found

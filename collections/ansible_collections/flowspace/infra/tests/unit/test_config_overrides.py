@@ -55,3 +55,13 @@ def test_files_of_another_suffix_are_not_read(tmp_path) -> None:
     etc = drop_ins(tmp_path / "etc", {"50-base-hardening.conf": "Storage=persistent\n",
                                       "zz-quiet.conf.disabled": "Storage=none\n"})
     assert overrides(params(etc / "50-base-hardening.conf", [etc])) == []
+
+
+def test_a_file_that_sets_the_same_value_changes_nothing(tmp_path) -> None:
+    etc = drop_ins(tmp_path / "etc", {"90-base-hardening.conf": "fs.protected_fifos = 1\nkernel.x = 2\n"})
+    usr = drop_ins(tmp_path / "usr", {"99-protect-links.conf": "fs.protected_fifos=1\nkernel.x = 3\n"})
+    found = overrides(params(etc / "90-base-hardening.conf", [etc, usr]))
+    assert found == [{"path": str(usr / "99-protect-links.conf"), "keys": ["kernel.x"]}]
+    sshd = drop_ins(tmp_path / "sshd", {"00-base-hardening.conf": "PasswordAuthentication no\n",
+                                        "0-same.conf": "passwordauthentication NO\n"})
+    assert overrides(params(sshd / "00-base-hardening.conf", [sshd], precedence="first", ignore_case=True)) == []
