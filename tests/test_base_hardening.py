@@ -34,7 +34,8 @@ DRIFTS = {
     ),
     "stopped fail2ban": ("systemctl stop fail2ban", "Run fail2ban", "Run fail2ban"),
     "edited sysctl file": (
-        "sed -i 's/^net.core.rmem_max = .*/net.core.rmem_max = 212992/' /etc/sysctl.d/99-zz-base-hardening.conf",
+        "sed -i 's/^net.core.rmem_max = .*/net.core.rmem_max = 212992/' "
+        "/etc/sysctl.d/99-zz-base-hardening.conf",
         SYSCTL_TASK,
         SYSCTL_TASK,
     ),

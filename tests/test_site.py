@@ -430,7 +430,8 @@ def test_undeclared_access_is_reported_left_and_removed_only_when_asked(site) ->
 
         removed = site.converge("--tags", "access", "-e", "base_hardening_access_remove_undeclared=true")
         assert removed.returncode == 0, removed.output[-3000:]
-        assert "base_hardening : Remove the sudoers files holding undeclared rules" in removed.changed(site.name)
+        removal = "base_hardening : Remove the sudoers files holding undeclared rules"
+        assert removal in removed.changed(site.name), removed.changed_tasks
         assert site.host.exec("test", "-e", sudoers, check=False).returncode != 0
         assert site.host.exec("visudo", "-c", check=False).returncode == 0, "sudo still parses"
     finally:

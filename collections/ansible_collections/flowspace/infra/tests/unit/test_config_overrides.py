@@ -64,4 +64,5 @@ def test_a_file_that_sets_the_same_value_changes_nothing(tmp_path) -> None:
     assert found == [{"path": str(usr / "99-protect-links.conf"), "keys": ["kernel.x"]}]
     sshd = drop_ins(tmp_path / "sshd", {"00-base-hardening.conf": "PasswordAuthentication no\n",
                                         "0-same.conf": "passwordauthentication NO\n"})
-    assert overrides(params(sshd / "00-base-hardening.conf", [sshd], precedence="first", ignore_case=True)) == []
+    same = params(sshd / "00-base-hardening.conf", [sshd], precedence="first", ignore_case=True)
+    assert overrides(same) == []
