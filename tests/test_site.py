@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
-from ansible_run import STOPS_EARLY
+from ansible_run import STOPS_EARLY, run_playbook
 from labkit.checks import stack_check
 from labkit.lab import binaries
 from site_stack import SiteHost, assert_a_rerun_changes_nothing, assert_users_reach_every_service
@@ -439,3 +439,22 @@ def test_undeclared_access_is_reported_left_and_removed_only_when_asked(site) ->
                        "/etc/passwd /etc/shadow /etc/group", check=False)
     settled = site.drift_report()
     assert settled.returncode == 0, settled.stdout + settled.stderr[-3000:]
+
+
+def test_a_gate_failing_only_through_the_edge_names_the_edge_and_rolls_nothing_back(site) -> None:
+    site.host.exec("sh", "-c", CADDY_ROUTE_DELETED)
+    before = site.host.exec("sh", "-c", "readlink /usr/local/bin/livekit-server; "
+                            "systemctl show -p MainPID --value livekit").stdout
+    run = run_playbook(site.inventory, "playbooks/livekit.yml", "-e", f"@{site.extra}",
+                       "-e", "livekit_start_timeout=4", timeout=600)
+    assert run.returncode != 0
+    message = " ".join(run.failures[site.name])
+    assert "answers on its own port, but not through the edge" in message, message
+    assert "The edge is at fault" in message and "went back" not in message
+    after = site.host.exec("sh", "-c", "readlink /usr/local/bin/livekit-server; "
+                           "systemctl show -p MainPID --value livekit").stdout
+    assert after == before, "LiveKit was left as it was: same version, same process"
+    healed = site.converge()
+    assert healed.returncode == 0, healed.output[-3000:]
+    reload = "caddy : Reload Caddy when what it runs is not what the Caddyfile says"
+    assert reload in healed.changed(site.name), healed.changed_tasks

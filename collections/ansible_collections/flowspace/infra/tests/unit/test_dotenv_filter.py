@@ -12,7 +12,10 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.flowspace.infra.plugins.filter.dotenv import from_dotenv, to_dotenv
 
-NODE_TOOLS = Path(__file__).resolve().parents[6] / "tests" / "node"
+# The checkout's tests/node, found upwards (mutation testing runs a copy one folder deeper).
+NODE_TOOLS = next((parent / "tests" / "node" for parent in Path(__file__).resolve().parents
+                   if (parent / "tests" / "node" / "load_next_env.js").is_file()),
+                  Path(__file__).resolve().parents[6] / "tests" / "node")
 
 TRICKY = {
     "PLAIN": "wss://livekit.example.com",
