@@ -74,10 +74,14 @@ def test_the_play_renders_syncs_and_redeploys_once(lab) -> None:
     assert len(deployments) == 2, "exactly one redeploy"
     assert deployments[-1]["env"]["NEXT_PUBLIC_LIVEKIT_URL"] == "wss://livekit.play.test"
 
+    api.clear_requests()
     again = play()
     assert again.returncode == 0, again.output[-3000:]
-    assert again.changed("localhost") == []
+    assert again.unchanged()
     assert len(api.deployments(project["id"])) == 2, "no redeploy when nothing changed"
+    # One read of each: the project, its variables, its deployments; nothing read twice.
+    assert sorted(r["path"] for r in api.requests()) == [
+        "/v10/projects/flowspace-app/env", "/v6/deployments", "/v9/projects/flowspace-app"], api.requests()
 
     check = play("--check", "--diff")
     assert check.returncode == 0 and check.changed("localhost") == []

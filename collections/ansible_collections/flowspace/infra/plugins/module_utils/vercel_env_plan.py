@@ -97,6 +97,7 @@ class Plan:
     updated: list = field(default_factory=list)
     deleted: list = field(default_factory=list)
     redeploy_needed: bool = False
+    last_change: dict = field(default_factory=dict)  # target -> when a variable of it last changed
     before: dict = field(default_factory=dict)
     after: dict = field(default_factory=dict)
 
@@ -221,8 +222,15 @@ def restore_payload(env, fallback_value):
     return payload
 
 
+def last_change(envs, target):
+    """When a variable of the target last changed, in ms since the epoch (0 when none has)."""
+    return max((env.get("updatedAt") or env.get("createdAt") or 0
+                for env in envs if target in (env.get("target") or [])), default=0)
+
+
 def plan(variables, existing, state="present", prune=False, secret="", *, adopt=False):
     planner = _Planner(secret, adopt)
+    planner.result.last_change = {target: last_change(existing, target) for target in TARGETS}
     for var in variables:
         candidates = [env for env in existing if _same_slot(env, var)]
         if state == "absent":

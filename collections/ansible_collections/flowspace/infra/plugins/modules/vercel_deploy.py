@@ -38,6 +38,17 @@ options:
     description: Redeploy only when the newest READY deployment predates the last variable change.
     type: bool
     default: false
+  project_id:
+    description:
+      - The project's id, when the caller has read the project already (the preflight does):
+        spares the project read unless a redeploy is started.
+    type: str
+  last_change:
+    description:
+      - With O(only_if_stale), when a variable of O(target) last changed (ms since the epoch), as
+        M(flowspace.infra.vercel_env) returns it in RV(flowspace.infra.vercel_env#module:last_change):
+        spares reading the variables again.
+    type: int
   target:
     description: Which deployment to redeploy.
     type: str
@@ -108,6 +119,7 @@ from ansible_collections.flowspace.infra.plugins.module_utils.vercel_api import 
     deployment_state,
     explain,
 )
+from ansible_collections.flowspace.infra.plugins.module_utils.vercel_env_plan import last_change
 
 FINAL_STATES = ("READY", "ERROR", "CANCELED")
 IN_PROGRESS = ("QUEUED", "BUILDING", "INITIALIZING")
@@ -140,19 +152,15 @@ def created_at(deployment):
     return deployment.get("createdAt") or deployment.get("created") or 0
 
 
-def last_change(envs, target):
-    """When a variable of the target last changed (ms since the epoch; 0 when none has)."""
-    return max((env.get("updatedAt") or env.get("createdAt") or 0
-                for env in envs if target in (env.get("target") or [])), default=0)
-
-
 def owed_by_us(deployment):
     return bool((deployment.get("meta") or {}).get(META_KEY))
 
 
 def staleness(module, client, project_id, target):  # noqa: PLR0911 (one verdict per case)
     """Why a redeploy is due, or None when the newest READY deployment postdates the last change."""
-    changed = last_change(client.list_env(project_id), target)
+    changed = module.params["last_change"]
+    if changed is None:
+        changed = last_change(client.list_env(project_id), target)
     deployments = client.recent_deployments(project_id, target)
     ready = [d for d in deployments if deployment_state(d) == "READY"]
     newest_ready = created_at(max(ready, key=created_at)) if ready else 0
@@ -189,6 +197,8 @@ def main():
         wait_timeout=dict(type="int", default=900),
         poll_interval=dict(type="float", default=5),
         only_if_stale=dict(type="bool", default=False),
+        project_id=dict(type="str"),
+        last_change=dict(type="int"),
     )
     module = AnsibleModule(
         argument_spec=argument_spec, supports_check_mode=True,
@@ -199,9 +209,12 @@ def main():
     client = VercelClient(module)
     result = {}
     try:
-        project = client.project(params["project"]) if params["project"] else None
+        # The project is read only when its id was not given (or its name is needed below).
+        read_project = params["project"] and not params["project_id"]
+        project = client.project(params["project"]) if read_project else None
+        project_id = params["project_id"] or (project or {}).get("id")
         if params["only_if_stale"]:
-            result["stale"] = staleness(module, client, project["id"], params["target"])
+            result["stale"] = staleness(module, client, project_id, params["target"])
             if result["stale"] is None:
                 module.exit_json(changed=False, **result)
         if module.check_mode:
@@ -209,6 +222,7 @@ def main():
         if params["hook_url"]:
             answer = client.call_deploy_hook(params["hook_url"])
             module.exit_json(changed=True, job=answer.get("job", {}), **result)
+        project = project or client.project(params["project"])
         latest = client.latest_deployment(project["id"], params["target"])
         if not latest:
             module.fail_json(msg=f"project {params['project']!r} has no READY {params['target']} deployment "

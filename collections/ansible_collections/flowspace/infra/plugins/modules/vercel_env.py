@@ -161,6 +161,15 @@ requests:
   description: How many API requests the run sent (list pages included).
   returned: always
   type: int
+last_change:
+  description:
+    - Per target, when one of its variables last changed before this run's writes (ms since the
+      epoch, 0 for none), as the list read shows it.
+    - Hand it to M(flowspace.infra.vercel_deploy)'s O(flowspace.infra.vercel_deploy#module:last_change)
+      to spare its own read.
+  returned: always
+  type: dict
+  sample: {"production": 1765000000000, "preview": 1765000000000, "development": 0}
 """
 
 import re
@@ -367,6 +376,7 @@ def main():
     result = dict(
         changed=changes.changed, created=changes.created, updated=changes.updated,
         deleted=changes.deleted, redeploy_needed=changes.redeploy_needed, requests=len(client.requests),
+        last_change=changes.last_change,
     )
     if module._diff:
         result["diff"] = dict(before=changes.before, after=changes.after)
