@@ -32,9 +32,12 @@ options:
     elements: path
     required: true
   suffix:
-    description: The file name ending the service reads.
-    type: str
-    default: .conf
+    description:
+      - The file name endings the service reads; an empty one stands for a name without any
+        C(.) (apt reads those and C(.conf) files, and skips C(.dpkg-old) and the like).
+    type: list
+    elements: str
+    default: [.conf]
   precedence:
     description: Whether the C(last) or the C(first) value read wins.
     type: str
@@ -75,7 +78,8 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
-SETTING = re.compile(r"^\s*([A-Za-z0-9_.:/-]+?)\s*(?:=|:(?!:)|\s)\s*(.*?)\s*;?\s*$")
+# A name (apt's have :: inside), then =, a single :, or blanks, then the value.
+SETTING = re.compile(r"^\s*([A-Za-z0-9_./-]+(?:::[A-Za-z0-9_./-]+)*)\s*(?:=|:|\s)\s*(.*?)\s*;?\s*$")
 
 
 def settings_of(text, ignore_case=False):
@@ -84,11 +88,11 @@ def settings_of(text, ignore_case=False):
     found = {}
     for line in text.splitlines():
         stripped = line.strip()
-        if not stripped or stripped.startswith(("#", ";", "[")):
+        if not stripped or stripped.startswith(("#", ";", "[", "//")):
             continue
         match = SETTING.match(line)
         if match:
-            key, value = match.group(1).rstrip(":"), " ".join(match.group(2).split())
+            key, value = match.group(1), " ".join(match.group(2).split())
             found[key.lower() if ignore_case else key] = value.lower() if ignore_case else value
     return found
 
@@ -115,7 +119,8 @@ def effective_files(directories, suffix):
             continue
         for name in names:
             path = os.path.join(directory, name)
-            if name.endswith(suffix) and name not in chosen and os.path.isfile(path):
+            readable = any(name.endswith(end) if end else "." not in name for end in suffix)
+            if readable and name not in chosen and os.path.isfile(path):
                 chosen[name] = path
     return [chosen[name] for name in sorted(chosen)]
 
@@ -146,7 +151,7 @@ def main():
         argument_spec={
             "managed": {"type": "path", "required": True},
             "directories": {"type": "list", "elements": "path", "required": True},
-            "suffix": {"type": "str", "default": ".conf"},
+            "suffix": {"type": "list", "elements": "str", "default": [".conf"]},
             "precedence": {"type": "str", "choices": ["last", "first"], "default": "last"},
             "ignore_case": {"type": "bool", "default": False},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "absent"},

@@ -13,7 +13,7 @@ def drop_ins(directory: Path, files: dict) -> Path:
 
 
 def params(managed, directories, **extra):
-    return {"managed": str(managed), "directories": [str(d) for d in directories], "suffix": ".conf",
+    return {"managed": str(managed), "directories": [str(d) for d in directories], "suffix": [".conf"],
             "precedence": "last", "ignore_case": False, **extra}
 
 
@@ -66,3 +66,14 @@ def test_a_file_that_sets_the_same_value_changes_nothing(tmp_path) -> None:
                                         "0-same.conf": "passwordauthentication NO\n"})
     same = params(sshd / "00-base-hardening.conf", [sshd], precedence="first", ignore_case=True)
     assert overrides(same) == []
+
+
+def test_apt_settings_and_names_are_read_as_apt_reads_them(tmp_path) -> None:
+    ours = '// ours\nAPT::Periodic::Unattended-Upgrade "1";\nAPT::Periodic::Update-Package-Lists "1";\n'
+    assert keys_of(ours) == ["APT::Periodic::Unattended-Upgrade", "APT::Periodic::Update-Package-Lists"]
+    apt = drop_ins(tmp_path / "apt", {"20auto-upgrades": ours,
+                                      "99-off": 'APT::Periodic::Unattended-Upgrade "0";\n',
+                                      "99-off.dpkg-old": 'APT::Periodic::Update-Package-Lists "0";\n',
+                                      "99-same.conf": 'APT::Periodic::Update-Package-Lists "1";\n'})
+    found = overrides(params(apt / "20auto-upgrades", [apt], suffix=["", ".conf"]))
+    assert found == [{"path": str(apt / "99-off"), "keys": ["APT::Periodic::Unattended-Upgrade"]}]
