@@ -6,6 +6,8 @@ being touched and healed by a re-run, and bad input refused by the preflight bef
 changes."""
 
 import json
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -458,3 +460,36 @@ def test_a_gate_failing_only_through_the_edge_names_the_edge_and_rolls_nothing_b
     assert healed.returncode == 0, healed.output[-3000:]
     reload = "caddy : Reload Caddy when what it runs is not what the Caddyfile says"
     assert reload in healed.changed(site.name), healed.changed_tasks
+
+
+LOCK = "/run/flowspace/converge.lock"
+
+
+def test_a_second_converge_waits_for_the_first_then_says_who_holds_the_lock(site) -> None:
+    first: dict = {}
+    thread = threading.Thread(target=lambda: first.setdefault("run", site.converge()))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while site.host.exec("test", "-e", LOCK, check=False).returncode != 0:
+            assert time.monotonic() < deadline and thread.is_alive(), "the first run never took the lock"
+            time.sleep(0.5)
+        second = site.converge("-e", "flowspace_lock_wait=2")
+    finally:
+        thread.join()
+    assert second.returncode != 0
+    message = " ".join(second.failures[site.name])
+    assert "another run is converging this host" in message and "(run " in message and "since " in message
+    assert second.changed_tasks == {}, "the second run changed nothing"
+    assert first["run"].returncode == 0 and first["run"].unchanged(), first["run"].changed_tasks
+    assert site.host.exec("test", "-e", LOCK, check=False).returncode != 0, "the first run gave it back"
+
+
+def test_a_lock_left_by_a_dead_run_is_taken_over(site) -> None:
+    stale = {"run_id": "deadrun", "holder": "someone@elsewhere", "holder_pid": 1, "playbook": "site.yml",
+             "since": time.time() - 7200, "refreshed": time.time() - 7200}
+    site.host.exec("sh", "-c", f"mkdir -p /run/flowspace && echo '{json.dumps(stale)}' > {LOCK}")
+    run = site.converge("-e", "flowspace_lock_wait=2")
+    assert run.returncode == 0, run.output[-3000:]
+    assert "took over a stale converge lock (held by someone@elsewhere (run deadrun" in run.output
+    assert site.host.exec("test", "-e", LOCK, check=False).returncode != 0

@@ -1,0 +1,134 @@
+"""run_lock: taken once, refreshed by its own run, waited for by another, taken over when stale
+or known dead, given back only by its holder."""
+
+import json
+
+import pytest
+
+from ansible_collections.flowspace.infra.plugins.modules import run_lock
+
+
+class Failed(Exception):
+    pass
+
+
+class Module:
+    def __init__(self, check_mode=False):
+        self.check_mode, self.warnings = check_mode, []
+
+    def warn(self, text):
+        self.warnings.append(text)
+
+    def fail_json(self, **result):
+        raise Failed(result)
+
+
+class Clock:
+    def __init__(self, start=1_000_000.0):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def params(tmp_path, run_id, **extra):
+    return {"path": str(tmp_path / "run" / "converge.lock"), "run_id": run_id, "holder": f"{run_id}@laptop",
+            "holder_pid": 42, "playbook": "site.yml", "wait": 0, "lease": 1800, "poll": 5, "take_over": "",
+            **extra}
+
+
+def acquire(tmp_path, run_id, clock, module=None, **extra):
+    return run_lock.acquire(module or Module(), params(tmp_path, run_id, **extra), now=clock,
+                            sleep=clock.sleep)
+
+
+def held(tmp_path):
+    return json.loads((tmp_path / "run" / "converge.lock").read_text())
+
+
+def test_a_free_lock_is_taken_and_names_its_holder(tmp_path) -> None:
+    result = acquire(tmp_path, "run-a", Clock())
+    assert result["acquired"] is True and result["changed"] is False
+    assert held(tmp_path)["holder"] == "run-a@laptop" and held(tmp_path)["holder_pid"] == 42
+
+
+def test_its_own_run_refreshes_it(tmp_path) -> None:
+    clock = Clock()
+    acquire(tmp_path, "run-a", clock)
+    clock.now += 600
+    assert acquire(tmp_path, "run-a", clock)["acquired"] is True
+    assert held(tmp_path)["refreshed"] == clock.now and held(tmp_path)["since"] == clock.now - 600
+
+
+def test_another_run_waits_its_bound_then_is_told_who_holds_it(tmp_path) -> None:
+    clock = Clock()
+    acquire(tmp_path, "run-a", clock)
+    with pytest.raises(Failed) as failed:
+        acquire(tmp_path, "run-b", clock, wait=30)
+    message = failed.value.args[0]["msg"]
+    assert "another run is converging this host" in message
+    assert "held by run-a@laptop (run run-a, site.yml)" in message
+    assert "waited 30 s" in message and clock.now - 1_000_000.0 >= 30
+    assert held(tmp_path)["run_id"] == "run-a", "the holder's lock is untouched"
+
+
+def test_a_lock_given_back_during_the_wait_is_taken(tmp_path) -> None:
+    clock = Clock()
+    acquire(tmp_path, "run-a", clock)
+
+    def sleep_then_release(seconds):
+        clock.sleep(seconds)
+        run_lock.release(Module(), params(tmp_path, "run-a"))
+
+    result = run_lock.acquire(Module(), params(tmp_path, "run-b", wait=60), now=clock,
+                              sleep=sleep_then_release)
+    assert result["acquired"] is True and result["waited"] == 5 and held(tmp_path)["run_id"] == "run-b"
+
+
+def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path) -> None:
+    clock = Clock()
+    acquire(tmp_path, "run-a", clock)
+    clock.now += 1801
+    module = Module()
+    assert acquire(tmp_path, "run-b", clock, module)["acquired"] is True
+    assert held(tmp_path)["run_id"] == "run-b" and "took over a stale converge lock" in module.warnings[0]
+
+
+def test_a_lock_known_dead_is_taken_over_at_once_and_only_that_one(tmp_path) -> None:
+    clock = Clock()
+    acquire(tmp_path, "run-a", clock)
+    with pytest.raises(Failed):
+        acquire(tmp_path, "run-b", clock, take_over="run-other")
+    assert acquire(tmp_path, "run-b", clock, take_over="run-a")["acquired"] is True
+
+
+def test_only_the_holder_gives_it_back(tmp_path) -> None:
+    clock = Clock()
+    acquire(tmp_path, "run-a", clock)
+    run_lock.release(Module(), params(tmp_path, "run-b"))
+    assert held(tmp_path)["run_id"] == "run-a"
+    run_lock.release(Module(), params(tmp_path, "run-a"))
+    assert not (tmp_path / "run" / "converge.lock").exists()
+
+
+def test_check_mode_takes_nothing_and_reports_a_holder(tmp_path) -> None:
+    clock = Clock()
+    assert acquire(tmp_path, "run-a", clock, Module(check_mode=True))["acquired"] is False
+    assert not (tmp_path / "run" / "converge.lock").exists()
+    acquire(tmp_path, "run-a", clock)
+    module = Module(check_mode=True)
+    assert acquire(tmp_path, "run-b", clock, module)["held_by"]["run_id"] == "run-a"
+    assert "another run holds the converge lock" in module.warnings[0]
+
+
+def test_an_unreadable_lock_is_as_fresh_as_its_file(tmp_path) -> None:
+    path = tmp_path / "run" / "converge.lock"
+    path.parent.mkdir()
+    path.write_text("")  # created this instant, its record not written yet
+    written = path.stat().st_mtime
+    with pytest.raises(Failed, match="unreadable lock file"):
+        acquire(tmp_path, "run-b", Clock(written + 10))
+    assert acquire(tmp_path, "run-b", Clock(written + 1801))["acquired"] is True, "stale in time"
