@@ -91,10 +91,10 @@ def test_without_a_cgroup_count_the_live_processes_cpu_is_summed(monkeypatch) ->
 
 
 def test_a_change_of_interface_counts_the_new_interfaces_counter_from_zero() -> None:
-    state = collector.account({}, 1000, "boot-a", NOV_10 - 86400, interface="eth0", now=NOV_10)
-    state = collector.account(state, 9000, "boot-a", NOV_10 - 86400, interface="eth0", now=NOV_10 + 60)
+    state = collector.account({}, 1000, "boot-a", OLD_BOOT, interface="eth0", now=NOV_10)
+    state = collector.account(state, 9000, "boot-a", OLD_BOOT, interface="eth0", now=NOV_10 + 60)
     assert state["month_bytes"] == 8000
     # Same boot, another interface whose counter is larger than the old one's last reading:
     # its whole counter is new to the count, not the difference from eth0's.
-    state = collector.account(state, 12000, "boot-a", NOV_10 - 86400, interface="ens3", now=NOV_10 + 120)
+    state = collector.account(state, 12000, "boot-a", OLD_BOOT, interface="ens3", now=NOV_10 + 120)
     assert (state["month_bytes"], state["interface"]) == (20000, "ens3")
