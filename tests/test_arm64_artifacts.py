@@ -17,6 +17,8 @@ from labkit.lab import binaries
 from labkit.mirror import site
 from support import REPO_ROOT
 
+pytestmark = pytest.mark.machine
+
 ELF_MACHINE = {"arm64": 183, "amd64": 62}  # e_machine: EM_AARCH64, EM_X86_64
 BASE = "http://mirror.test"
 

@@ -5,6 +5,8 @@ import pytest
 
 from labkit.standins.pebble import bridge_gateway
 
+pytestmark = pytest.mark.machine
+
 SUBNET_ONLY = {"IPAM": {"Config": [{"Subnet": "172.17.0.0/16"}]},
                "Options": {"com.docker.network.bridge.name": "docker0"}}
 

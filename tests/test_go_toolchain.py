@@ -11,6 +11,8 @@ import pytest
 
 from labkit.lab import go_toolchain
 
+pytestmark = pytest.mark.machine
+
 
 def write_module_zip(path, prefix: str, files: dict[str, bytes]) -> None:
     with zipfile.ZipFile(path, "w") as zipped:

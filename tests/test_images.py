@@ -7,6 +7,8 @@ import pytest
 
 from labkit.lab import images, paths
 
+pytestmark = pytest.mark.machine
+
 
 @pytest.fixture
 def recipe_copy(tmp_path):
