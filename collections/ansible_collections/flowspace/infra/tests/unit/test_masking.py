@@ -5,6 +5,7 @@ from ansible_collections.flowspace.infra.plugins.module_utils.masking import (
     NO_LOG_PLACEHOLDER,
     mask,
     masked_invocation,
+    masking_exits,
     secret_values,
 )
 
@@ -40,3 +41,25 @@ def test_the_echoed_arguments_hide_secret_values_only() -> None:
     shown = masked_invocation(params, secret_values(VARIABLES))["module_args"]["variables"]
     assert [v["value"] for v in shown] == ["b", NO_LOG_PLACEHOLDER, NO_LOG_PLACEHOLDER]
     assert VARIABLES[1]["value"] == "APIkey123", "the module's own params are not changed"
+
+
+class FakeModule:
+    def __init__(self, params):
+        self.params, self.exited, self.failed = params, None, None
+
+    def exit_json(self, **result):
+        self.exited = result
+
+    def fail_json(self, **result):
+        self.failed = result
+
+
+def test_the_module_exits_hide_secret_values_and_echo_masked_arguments() -> None:
+    module = masking_exits(FakeModule({"project": "p", "variables": VARIABLES}))
+    module.exit_json(changed=True, msg="KEY is APIkey123 and PLAIN is b")
+    assert module.exited["msg"] == f"KEY is {MASK} and PLAIN is b"
+    echoed = module.exited["invocation"]["module_args"]["variables"]
+    assert [v["value"] for v in echoed] == ["b", NO_LOG_PLACEHOLDER, NO_LOG_PLACEHOLDER]
+    module.fail_json("refused s3cr3t-value-0123456789", code="x")
+    assert module.failed == {"msg": f"refused {MASK}", "code": "x",
+                             "invocation": module.exited["invocation"]}
