@@ -9,10 +9,10 @@ description:
     drop-in overrides it. This module reads the drop-in directories the way the service does
     and returns each other file that sets one of the keys of O(managed) to another value, with
     precedence over it (a file that sets the same value changes nothing and is left).
-  - O(precedence=last) is systemd's and most programs' rule (journald, sysctl.d, apt.conf.d):
+  - O(precedence=last) is systemd's and most programs' rule (journald, sysctl.d, apt.conf.d);
     files are read in the order of their names across O(directories), a name in an earlier
     directory hides the same name in later ones, and the last value read wins.
-  - O(precedence=first) is OpenSSH's rule: the first value read wins, so a file whose name
+  - O(precedence=first) is OpenSSH's rule; the first value read wins, so a file whose name
     sorts before O(managed) overrides it.
   - With O(state=absent) the overriding files are removed (the managed file then holds), with
     a diff of what each held; with O(state=present) they are only reported.

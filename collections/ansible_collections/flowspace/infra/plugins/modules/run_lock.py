@@ -10,12 +10,12 @@ description:
     saying who holds it (holder, run, playbook), since when and when it was last active.
   - The lock is a file created atomically (C(O_EXCL)); taking it again with the same O(run_id)
     refreshes it (each play of a run does), so a run holds it from its first play to its last.
-  - B(Stale locks.) A lock not refreshed for O(lease) seconds is stale (its run was killed): it
+  - B(Stale locks.) A lock not refreshed for O(lease) seconds is stale (its run was killed); it
     is taken over. So is the lock of O(take_over), a run the caller knows is dead (the playbook
     checks whether a lock taken from this controller still has its process). Taking over
-    renames the stale file first (atomic: of two runs taking over, one wins, the other waits).
+    renames the stale file first (atomic; of two runs taking over, one wins, the other waits).
   - On C(/run) by default, so a reboot clears it.
-  - Never reported as a change: the lock is the run's bookkeeping, not the host's configuration
+  - Never reported as a change; the lock is the run's bookkeeping, not the host's configuration
     (a no-op run stays 0 changed).
   - In check mode the lock is not taken (nothing changes); a lock held by another run is
     reported as a warning.
@@ -59,7 +59,7 @@ options:
     type: float
     default: 5
   take_over:
-    description: The run id of a lock known to be stale (its run is dead): taken over at once.
+    description: The run id of a lock known to be stale (its run is dead), taken over at once.
     type: str
     default: ""
 attributes:

@@ -40,13 +40,13 @@ options:
     default: false
   project_id:
     description:
-      - The project's id, when the caller has read the project already (the preflight does):
+      - The project's id, when the caller has read the project already (the preflight does);
         spares the project read unless a redeploy is started.
     type: str
   last_change:
     description:
       - With O(only_if_stale), when a variable of O(target) last changed (ms since the epoch), as
-        M(flowspace.infra.vercel_env) returns it in RV(flowspace.infra.vercel_env#module:last_change):
+        M(flowspace.infra.vercel_env) returns it in RV(flowspace.infra.vercel_env#module:last_change);
         spares reading the variables again.
     type: int
   target:

@@ -39,7 +39,7 @@ NEW = {"key": "A", "type": "sensitive", "value": "new", "target": ["production"]
 def test_a_type_change_is_a_delete_then_a_create_of_that_variable_alone() -> None:
     client, written = Client(envs=[OLD]), []
     vercel_env.apply(client, "p", Plan(replace=[(OLD, NEW)]), written)
-    assert [m for m, _ in client.sent] == ["DELETE", "POST"]
+    assert [sent[0] for sent in client.sent] == ["DELETE", "POST"]
     assert written == ["changed A to sensitive"]
 
 
