@@ -4,6 +4,7 @@ the month's egress, the egress, idle-reclaim and crash-loop alerts firing (and d
 webhook), `./flowspace status` showing each of them, the ports closed to the outside."""
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -277,3 +278,64 @@ def test_status_of_a_healthy_host_with_the_defaults(sites) -> None:
     cpu = {s["service"]: s.get("cpu_percent") for s in figures["services"]}
     assert all(percent is not None and 0 <= percent < 100 for percent in cpu.values()), cpu
     assert cpu["prometheus"] > 0, cpu
+
+
+# Oracle's idle rule, fed to the production rules the Debian 13 host runs (its defaults: 20% over
+# 7 days) as synthetic series by `promtool test rules`: the warning fires only while every
+# figure is under the line, and any one of them above it keeps it silent.
+IDLE_FIGURES = {"cpu": 0.05, "network": 0.01, "memory": 0.10}
+
+
+def reclaim_rule_case(interface: str, name: str, figures: dict[str, float], firing: bool) -> dict:
+    """Three hours of samples at one-minute steps holding each figure at FIGURES' value, and
+    whether the warning is expected to fire at their end."""
+    idle_per_minute = 60 * (1 - figures["cpu"])
+    bytes_per_minute = figures["network"] * 4_000_000_000 / 8 * 60  # of the 4 Gbps the rule counts
+    memory_total = 24 * 2**30
+    return {
+        "name": name,
+        "interval": "1m",
+        "input_series": [
+            {"series": 'node_cpu_seconds_total{cpu="0",mode="idle"}', "values": f"0+{idle_per_minute}x180"},
+            {"series": f'node_network_transmit_bytes_total{{device="{interface}"}}',
+             "values": f"0+{bytes_per_minute}x180"},
+            {"series": f'node_network_receive_bytes_total{{device="{interface}"}}', "values": "0+1000x180"},
+            {"series": "node_memory_MemTotal_bytes", "values": f"{memory_total}x180"},
+            {"series": "node_memory_MemAvailable_bytes",
+             "values": f"{memory_total * (1 - figures['memory'])}x180"},
+        ],
+        "promql_expr_test": [{
+            "expr": 'count(ALERTS{alertname="FlowSpaceIdleReclaimRisk",alertstate="firing"}) or vector(0)',
+            "eval_time": "3h",
+            "exp_samples": [{"labels": "{}", "value": int(firing)}],
+        }],
+    }
+
+
+def promtool_test_rules(site: SiteHost, suite: dict) -> subprocess.CompletedProcess:
+    path = "/tmp/flowspace-rule-test.yml"  # noqa: S108 - on the test host
+    site.host.exec("python3", "-c", f"open({path!r}, 'w').write({json.dumps(suite)!r})")
+    return site.host.exec("promtool", "test", "rules", path, check=False)
+
+
+def test_the_reclaim_warning_fires_only_while_every_figure_is_under_the_line(sites) -> None:
+    site = sites("debian13")
+    rules_file = "/etc/prometheus/flowspace-rules.yml"
+    rules = site.host.exec("cat", rules_file).stdout
+    interface = re.search(r'node_network_transmit_bytes_total\{device="([^"]+)"\}', rules).group(1)
+    cases = {"all three under the line": (IDLE_FIGURES, True)}
+    for figure in IDLE_FIGURES:
+        cases[f"{figure} above the line"] = ({**IDLE_FIGURES, figure: 0.3}, False)
+
+    def suite(expect_the_opposite: bool) -> dict:
+        return {"rule_files": [rules_file], "evaluation_interval": "1m", "tests": [
+            reclaim_rule_case(interface, name, figures, firing != expect_the_opposite)
+            for name, (figures, firing) in cases.items()]}
+
+    run = promtool_test_rules(site, suite(expect_the_opposite=False))
+    assert run.returncode == 0, run.stdout + run.stderr
+    # The cases can fail: each of them, expected the other way round, does.
+    wrong = promtool_test_rules(site, suite(expect_the_opposite=True))
+    output = wrong.stdout + wrong.stderr
+    assert wrong.returncode != 0, output
+    assert output.count("got: {} ") == len(cases), output

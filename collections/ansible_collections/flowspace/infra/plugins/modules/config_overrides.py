@@ -47,6 +47,20 @@ options:
     description: Whether keys are case-insensitive (OpenSSH's are).
     type: bool
     default: false
+  sections:
+    description:
+      - Whether a key belongs to its C([section]) (fail2ban's jails); a file then overrides a
+        managed key only when it sets it in the same section.
+    type: bool
+    default: false
+  managed_order:
+    description:
+      - Where the service reads O(managed) among the files of O(directories). C(by_name) is
+        the drop-in rule (it is one of them); C(before) means the service reads it before
+        every file there (fail2ban reads C(jail.local), then each C(jail.d/*.local)).
+    type: str
+    choices: [by_name, before]
+    default: by_name
   state:
     description: C(absent) removes the overriding files; C(present) reports them.
     type: str
@@ -82,23 +96,30 @@ from ansible.module_utils.basic import AnsibleModule
 SETTING = re.compile(r"^\s*([A-Za-z0-9_./-]+(?:::[A-Za-z0-9_./-]+)*)\s*(?:=|:|\s)\s*(.*?)\s*;?\s*$")
 
 
-def settings_of(text, ignore_case=False):
-    """The settings a drop-in sets, name -> value (the last one read; comments, sections and
-    blank lines aside). With IGNORE_CASE, names and values are compared in lower case."""
+def settings_of(text, ignore_case=False, sections=False):
+    """The settings a drop-in sets, name -> value (the last one read; comments and blank lines
+    aside). With IGNORE_CASE, names and values are compared in lower case; with SECTIONS, a
+    name is `section/name`."""
     found = {}
+    section = ""
     for line in text.splitlines():
         stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = stripped[1:-1].strip()
+            continue
         if not stripped or stripped.startswith(("#", ";", "[", "//")):
             continue
         match = SETTING.match(line)
         if match:
             key, value = match.group(1), " ".join(match.group(2).split())
+            if sections:
+                key = f"{section}/{key}"
             found[key.lower() if ignore_case else key] = value.lower() if ignore_case else value
     return found
 
 
-def keys_of(text, ignore_case=False):
-    return list(settings_of(text, ignore_case))
+def keys_of(text, ignore_case=False, sections=False):
+    return list(settings_of(text, ignore_case, sections))
 
 
 def read(path):
@@ -128,18 +149,19 @@ def effective_files(directories, suffix):
 def overrides(params):
     managed = params["managed"]
     ignore_case = params["ignore_case"]
-    wanted = settings_of(read(managed), ignore_case)
+    sections = params.get("sections", False)
+    wanted = settings_of(read(managed), ignore_case, sections)
     files = effective_files(params["directories"], params["suffix"])
     name = os.path.basename(managed)
     found = []
     for path in files:
         if os.path.realpath(path) == os.path.realpath(managed):
             continue
-        before = os.path.basename(path) < name
+        before = params.get("managed_order") != "before" and os.path.basename(path) < name
         if (params["precedence"] == "last") == before:
             continue  # read before (last wins) or after (first wins) the managed file: no override
         # A file that sets a key to the managed value changes nothing the service uses.
-        theirs = settings_of(read(path), ignore_case)
+        theirs = settings_of(read(path), ignore_case, sections)
         keys = sorted(key for key in wanted.keys() & theirs.keys() if theirs[key] != wanted[key])
         if keys:
             found.append({"path": path, "keys": keys})
@@ -154,6 +176,8 @@ def main():
             "suffix": {"type": "list", "elements": "str", "default": [".conf"]},
             "precedence": {"type": "str", "choices": ["last", "first"], "default": "last"},
             "ignore_case": {"type": "bool", "default": False},
+            "sections": {"type": "bool", "default": False},
+            "managed_order": {"type": "str", "choices": ["by_name", "before"], "default": "by_name"},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "absent"},
         },
         supports_check_mode=True,

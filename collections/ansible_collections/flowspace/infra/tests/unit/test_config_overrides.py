@@ -77,3 +77,21 @@ def test_apt_settings_and_names_are_read_as_apt_reads_them(tmp_path) -> None:
                                       "99-same.conf": 'APT::Periodic::Update-Package-Lists "1";\n'})
     found = overrides(params(apt / "20auto-upgrades", [apt], suffix=["", ".conf"]))
     assert found == [{"path": str(apt / "99-off"), "keys": ["APT::Periodic::Unattended-Upgrade"]}]
+
+
+def test_fail2ban_reads_every_jail_d_local_after_jail_local_and_keys_belong_to_their_jail(tmp_path) -> None:
+    managed = tmp_path / "jail.local"
+    managed.write_text("[DEFAULT]\nbanaction = nftables-multiport\n\n[sshd]\nenabled = true\nmaxretry = 5\n")
+    jail_d = drop_ins(tmp_path / "jail.d", {
+        "a-loose.local": "[sshd]\nmaxretry = 100\n",           # read after jail.local despite its name
+        "defaults-debian.conf": "[sshd]\nenabled = false\n",   # .conf: read before jail.local
+        "recidive.local": "[recidive]\nenabled = true\nmaxretry = 3\n",  # another jail's keys
+        "zz-off.local": "[sshd]\nenabled = false\n[DEFAULT]\nbanaction = iptables-multiport\n",
+    })
+    found = overrides(params(managed, [jail_d], suffix=[".local"], sections=True, managed_order="before"))
+    assert found == [{"path": str(jail_d / "a-loose.local"), "keys": ["sshd/maxretry"]},
+                     {"path": str(jail_d / "zz-off.local"), "keys": ["DEFAULT/banaction", "sshd/enabled"]}]
+    # By name, as drop-ins are read, a-loose.local would come first and not count.
+    by_name = overrides(params(managed, [jail_d], suffix=[".local"], sections=True))
+    assert [item["path"] for item in by_name] == [str(jail_d / "zz-off.local")]
+    assert keys_of("[sshd]\nmaxretry = 5\n", sections=True) == ["sshd/maxretry"]
