@@ -20,8 +20,8 @@ options:
     required: true
 """
 
-# fail2ban_time_errors is documented in its own right beside this one: a mapping of variable
-# names to time values in, one message per value that is not a time out (for a role's checks).
+# fail2ban_time_errors (a role's preflight check) takes a mapping of variable names to time
+# values and gives one message per value that is not a time, naming its variable.
 
 UNITS = {"s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60,
          "minutes": 60, "h": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400,
@@ -36,7 +36,7 @@ def fail2ban_seconds(value):
         match = PART.match(text, position)
         if not match or match.group(2) not in UNITS and match.group(2) != "":
             raise AnsibleFilterError(f"{value!r} is not a fail2ban time: give seconds or numbers with"
-                                     f" units {', '.join(sorted({'s', 'm', 'h', 'd', 'w'}))} (10m, 1h 30m)")
+                                     " units d, h, m, s, w (10m, 1h 30m)")
         total += int(match.group(1)) * UNITS.get(match.group(2), 1)
         position, parts = match.end(), parts + 1
     if not parts:
