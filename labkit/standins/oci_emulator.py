@@ -628,6 +628,9 @@ ROUTE = re.compile(rf"^{API}/(\w+)(?:/([^/]+))?(?:/(\w+))?$")
 class Handler(BaseHTTPRequestHandler):
     state: State
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle on, each answer on a kept-alive
+    # connection waits for the client's delayed ACK (tens of ms a request).
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass

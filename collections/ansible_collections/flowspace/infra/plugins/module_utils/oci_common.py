@@ -156,11 +156,12 @@ def is_read(function):
     return name.startswith(("get_", "list_")) or name == "list_call_get_all_results"
 
 
-def call(module, doing, function, *args, result=None, sleep=time.sleep, **kwargs):
+def call(module, doing, function, *args, result=None, sleep=None, **kwargs):
     """One API call; reads are sent again (bounded, backing off) when Oracle answers "not now"
     (429, 5xx) or not at all. A write is sent once: its outcome is the caller's to settle.
     RESULT (what the run did so far) goes into a failure, so `changed` stays true."""
     attempts = READ_ATTEMPTS if is_read(function) else 1
+    sleep = sleep or time.sleep
     delay = 0.5
     for attempt in range(1, attempts + 1):
         try:

@@ -116,7 +116,6 @@ if HAS_OCI:
     from oci.core import models
 
 DNS_LABEL = re.compile(r"^[a-z][a-z0-9]{0,14}$")
-CIDR = re.compile(r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$")
 
 
 def snake(value):
@@ -502,11 +501,28 @@ class Network:
             )
 
 
+def is_ipv4_block(text):
+    """An IPv4 network written with its prefix length, host bits clear (Oracle refuses others)."""
+    if "/" not in text:
+        return False
+    try:
+        ipaddress.IPv4Network(text)
+    except ValueError:
+        return False
+    return True
+
+
 def input_errors(params):
     errors = []
     for name in ("vcn_cidr", "subnet_cidr"):
-        if not CIDR.match(params[name]):
-            errors.append(f"{name} {params[name]!r} is not an IPv4 CIDR block")
+        if not is_ipv4_block(params[name]):
+            errors.append(
+                f"{name} {params[name]!r} is not an IPv4 CIDR block (address/prefix, e.g. 10.0.0.0/16)"
+            )
+    if not errors and not ipaddress.ip_network(params["subnet_cidr"]).subnet_of(
+        ipaddress.ip_network(params["vcn_cidr"])
+    ):
+        errors.append(f"subnet_cidr {params['subnet_cidr']} is not inside vcn_cidr {params['vcn_cidr']}")
     if not DNS_LABEL.match(params["dns_label"]):
         errors.append(
             f"dns_label {params['dns_label']!r} must be 1-15 lowercase letters and digits, "

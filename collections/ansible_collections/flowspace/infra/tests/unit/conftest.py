@@ -1,9 +1,57 @@
 """Make `ansible_collections.flowspace.infra` importable from the checkout, through Ansible's
-own collection loader (as ansible-test does), so its plugins load as they do in a play."""
+own collection loader (as ansible-test does), so its plugins load as they do in a play; and
+the fixtures that run a module's main() in this process against the API stand-ins, so that
+mutation testing (./flowspace mutants) sees which module code each test reaches."""
 
+import json
+import sys
 from pathlib import Path
 
+import pytest
+from ansible.module_utils import basic
 from ansible.plugins.loader import init_plugin_loader
 
 COLLECTIONS_ROOT = Path(__file__).resolve().parents[5]
 init_plugin_loader([str(COLLECTIONS_ROOT)])
+
+# The stand-ins for Oracle's and Vercel's APIs live in the repository's labkit, beside the
+# collection (also when mutmut runs these tests from its copy under collections/mutants/).
+REPOSITORY = next((p for p in Path(__file__).resolve().parents if (p / "labkit" / "standins").is_dir()), None)
+if REPOSITORY is not None and str(REPOSITORY) not in sys.path:
+    sys.path.append(str(REPOSITORY))
+
+# After the loader and the path: these import the collection and labkit.
+from oci_api import OciApi, VirtualClock  # noqa: E402
+
+from ansible_collections.flowspace.infra.plugins.module_utils import oci_common  # noqa: E402
+from ansible_collections.flowspace.infra.plugins.modules import oci_instance  # noqa: E402
+
+
+@pytest.fixture
+def run_module(capsys, monkeypatch):
+    """RUN(module, args, check_mode=False, diff=False): the module's main() as Ansible calls it;
+    returns its JSON result with `exit_code` (0, or 1 after fail_json)."""
+
+    def run(module, args, check_mode=False, diff=False):
+        payload = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}
+        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": payload}).encode())
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as ended:
+            module.main()
+        result = json.loads(capsys.readouterr().out)
+        result["exit_code"] = ended.value.code
+        return result
+
+    return run
+
+
+@pytest.fixture
+def oci_api(tmp_path, monkeypatch):
+    """The OCI API emulator on a loopback port, for one test (see oci_api.py); the OCI modules
+    sleep on a virtual clock (`oci_api.clock.slept` lists what they waited)."""
+    api = OciApi(tmp_path)
+    api.clock = VirtualClock()
+    for module in (oci_common, oci_instance):
+        monkeypatch.setattr(module, "time", api.clock)
+    yield api
+    api.close()
