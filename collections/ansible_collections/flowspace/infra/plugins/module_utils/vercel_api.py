@@ -72,7 +72,7 @@ def explain(error, project, client=None):
 
 
 class VercelClient:
-    def __init__(self, module, sleep=time.sleep):
+    def __init__(self, module, sleep=None):
         params = module.params
         self.module = module
         self.base = params["api_url"].rstrip("/")
@@ -81,7 +81,7 @@ class VercelClient:
         self.scope = {name: value for name, value in scope if value}
         self.timeout = params["timeout"]
         self.retries = params["retries"]
-        self.sleep = sleep
+        self.sleep = sleep or time.sleep
         self.requests = []  # (method, path) of every request sent, for the module's result
 
     def request(self, method, path, query=None, body=None, *, auth=True, scoped=True):

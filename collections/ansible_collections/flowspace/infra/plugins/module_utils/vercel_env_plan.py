@@ -118,8 +118,11 @@ def _payload(var, secret):
 
 
 def _shown(env, value_note):
+    """A variable as the diff shows it: a plain value as it is (Vercel shows it to everyone on
+    the project), any other value only as a note (hidden, new, changed, unchanged)."""
+    plain = env.get("type") == "plain" and isinstance(env.get("value"), str)
     shown = {"target": sorted(env.get("target") or []), "type": env.get("type"),
-             "comment": split_comment(env.get("comment"))[0], "value": value_note}
+             "comment": split_comment(env.get("comment"))[0], "value": env["value"] if plain else value_note}
     if env.get("gitBranch"):
         shown["gitBranch"] = env["gitBranch"]
     return shown

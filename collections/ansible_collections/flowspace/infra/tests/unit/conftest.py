@@ -21,10 +21,10 @@ if REPOSITORY is not None and str(REPOSITORY) not in sys.path:
     sys.path.append(str(REPOSITORY))
 
 # After the loader and the path: these import the collection and labkit.
-from oci_api import OciApi, VirtualClock  # noqa: E402
+from stand_ins import OciApi, VercelApi, VirtualClock  # noqa: E402
 
-from ansible_collections.flowspace.infra.plugins.module_utils import oci_common  # noqa: E402
-from ansible_collections.flowspace.infra.plugins.modules import oci_instance  # noqa: E402
+from ansible_collections.flowspace.infra.plugins.module_utils import oci_common, vercel_api  # noqa: E402
+from ansible_collections.flowspace.infra.plugins.modules import oci_instance, vercel_deploy  # noqa: E402
 
 
 @pytest.fixture
@@ -47,11 +47,23 @@ def run_module(capsys, monkeypatch):
 
 @pytest.fixture
 def oci_api(tmp_path, monkeypatch):
-    """The OCI API emulator on a loopback port, for one test (see oci_api.py); the OCI modules
+    """The OCI API emulator on a loopback port, for one test (see stand_ins.py); the OCI modules
     sleep on a virtual clock (`oci_api.clock.slept` lists what they waited)."""
     api = OciApi(tmp_path)
     api.clock = VirtualClock()
     for module in (oci_common, oci_instance):
+        monkeypatch.setattr(module, "time", api.clock)
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def vercel(monkeypatch):
+    """The Vercel API emulator with the project `flowspace`, for one test (see stand_ins.py); the
+    Vercel modules sleep on a virtual clock (`vercel.clock.slept`)."""
+    api = VercelApi()
+    api.clock = VirtualClock()
+    for module in (vercel_api, vercel_deploy):
         monkeypatch.setattr(module, "time", api.clock)
     yield api
     api.close()

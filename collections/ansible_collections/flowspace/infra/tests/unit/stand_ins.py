@@ -1,5 +1,5 @@
-"""The OCI API emulator (labkit.standins.oci_emulator) in this process, with an API key the
-SDK signs with: what the OCI modules' unit tests talk to."""
+"""The API stand-ins of labkit (Oracle's and Vercel's) in this process, for the modules' unit
+tests, and the virtual clock the modules sleep on there."""
 
 import functools
 import threading
@@ -8,7 +8,8 @@ import time
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from labkit.standins import oci_emulator
+from labkit.clients.vercel_client import EmulatorClient
+from labkit.standins import oci_emulator, vercel_emulator
 
 
 @functools.lru_cache(maxsize=1)
@@ -25,6 +26,8 @@ def api_key():
 
 
 class OciApi:
+    """The OCI API emulator, with an API key the SDK signs with."""
+
     def __init__(self, tmp_path):
         private, public = api_key()
         self.key_file = tmp_path / "oci_api_key.pem"
@@ -71,8 +74,38 @@ class OciApi:
             return [r for r in self.state.resources[kind].values() if r.get("lifecycleState") not in gone]
 
     def close(self):
-        # shutdown() waits out serve_forever's half-second poll; nothing needs that wait.
-        threading.Thread(target=self.server.shutdown, daemon=True).start()
+        stop(self.server)
+
+
+def stop(server):
+    # shutdown() waits out serve_forever's half-second poll; nothing needs that wait.
+    threading.Thread(target=server.shutdown, daemon=True).start()
+
+
+class VercelApi(EmulatorClient):
+    """The Vercel API emulator with one project; the emulator's own client for its control side."""
+
+    TOKEN = "unit-test-token"  # noqa: S105 - the emulator's
+
+    def __init__(self):
+        self.server = vercel_emulator.serve(0, [self.TOKEN])
+        super().__init__(f"http://127.0.0.1:{self.server.server_address[1]}", self.TOKEN)
+        self.project = self.add_project("flowspace")
+
+    def connection(self, **override):
+        return {"token": self.TOKEN, "api_url": self.base_url, "project": "flowspace", **override}
+
+    def writes(self):
+        return [r for r in self.requests() if r["method"] != "GET"]
+
+    def stored(self):
+        return {f"{e['key']}@{','.join(e['target'])}": e for e in self.stored_envs(self.project["id"])}
+
+    def production_deployments(self):
+        return [d["state"] for d in self.deployments(self.project["id"]) if d["target"] == "production"]
+
+    def close(self):
+        stop(self.server)
 
 
 class VirtualClock:

@@ -1,0 +1,147 @@
+"""vercel_deploy's and vercel_project_info's main() against the Vercel API emulator, in this
+process: a redeploy built with the new values, waiting, staleness, a lost answer, deploy
+hooks, check mode, and the errors a user sees."""
+
+import re
+
+import pytest
+
+from ansible_collections.flowspace.infra.plugins.modules import vercel_deploy, vercel_env, vercel_project_info
+
+VARIABLES = [{"key": "LIVEKIT_URL", "value": "wss://livekit.example.test", "target": ["production"]},
+             {"key": "PREVIEW_ONLY", "value": "preview-value", "target": ["preview"]}]
+
+
+@pytest.fixture
+def deploy(vercel, run_module):
+    """DEPLOY(check_mode=False, **options): one vercel_deploy run."""
+
+    def run(check_mode=False, **options):
+        vercel.clear_requests()
+        args = {**vercel.connection(), "poll_interval": 1, "wait_timeout": 30, "timeout": 5, **options}
+        return run_module(vercel_deploy, args, check_mode=check_mode)
+
+    return run
+
+
+@pytest.fixture
+def synced(vercel, run_module):
+    def run(variables=VARIABLES, **options):
+        args = {**vercel.connection(), "variables": variables, "fingerprint_key": "unit-key", **options}
+        result = run_module(vercel_env, args)
+        assert result["exit_code"] == 0, result
+        return result
+
+    return run
+
+
+def test_a_redeploy_builds_with_the_new_values(vercel, synced, deploy) -> None:
+    synced()
+    run = deploy()
+    assert run["exit_code"] == 0 and run["changed"] is True, run
+    deployment = run["deployment"]
+    assert deployment["readyState"] == "READY"
+    snapshot = {d["uid"]: d["env"] for d in vercel.deployments(vercel.project["id"])}[deployment["id"]]
+    assert snapshot["LIVEKIT_URL"] == "wss://livekit.example.test" and "PREVIEW_ONLY" not in snapshot
+    assert [w["path"] for w in vercel.writes()] == ["/v13/deployments"]
+    assert vercel.production_deployments() == ["READY", "READY"]
+
+
+def test_without_wait_the_deployment_is_not_followed(vercel, synced, deploy) -> None:
+    synced()
+    run = deploy(wait=False)
+    assert run["exit_code"] == 0 and run["deployment"]["readyState"] in ("QUEUED", "BUILDING", "INITIALIZING")
+
+
+def test_a_failed_build_fails_the_redeploy(vercel, synced, deploy) -> None:
+    synced()
+    vercel.control("POST", "settings", {"build_outcome": "ERROR"})
+    run = deploy()
+    assert run["exit_code"] == 1 and "ended ERROR" in run["msg"]
+
+
+def test_a_build_that_outlasts_the_wait_is_named(vercel, synced, deploy) -> None:
+    synced()
+    run = deploy(wait_timeout=0)
+    assert run["exit_code"] == 1, run
+    assert re.search(r"deployment dpl_\w+ is still (QUEUED|BUILDING) after 0s", run["msg"]), run["msg"]
+
+
+def test_staleness_drives_only_if_stale(vercel, synced, deploy) -> None:
+    synced()
+    check = deploy(check_mode=True, only_if_stale=True)
+    assert check["changed"] is True and "predates the last change" in check["stale"]
+    assert vercel.writes() == []
+    made_up = deploy(only_if_stale=True)
+    assert made_up["changed"] is True and made_up["deployment"]["readyState"] == "READY"
+    current = deploy(only_if_stale=True)
+    assert (current["changed"], current["stale"]) == (False, None)
+    assert vercel.writes() == []
+    preview_only = synced([VARIABLES[0], {**VARIABLES[1], "value": "new-preview-value"}])
+    assert preview_only["redeploy_needed"] is False
+    assert deploy(only_if_stale=True)["changed"] is False
+
+
+def test_a_failed_redeploy_is_made_up_by_the_next_run(vercel, synced, deploy) -> None:
+    synced()
+    vercel.control("POST", "settings", {"build_outcome": "ERROR"})
+    assert deploy()["exit_code"] == 1
+    vercel.control("POST", "settings", {"build_outcome": "READY"})
+    healed = deploy(only_if_stale=True)
+    assert healed["changed"] is True and healed["exit_code"] == 0, healed
+    assert vercel.production_deployments() == ["READY", "ERROR", "READY"]
+
+
+def test_a_redeploy_whose_answer_is_lost_is_not_started_twice(vercel, synced, deploy) -> None:
+    synced()
+    vercel.control("POST", "faults", {"after": True, "drop": True, "count": 1, "method": "POST",
+                                      "path": "/v13/deployments"})
+    lost = deploy(only_if_stale=True)
+    assert lost["exit_code"] == 1 and lost["changed"] is True
+    assert "Vercel may have started it, so it was not sent again" in lost["msg"]
+    rerun = deploy(only_if_stale=True)
+    assert rerun["exit_code"] == 0 and rerun["changed"] is False, rerun
+    assert vercel.production_deployments() == ["READY", "READY"]
+
+
+def test_a_deployment_still_building_is_waited_for(vercel, synced, deploy) -> None:
+    synced()
+    vercel.control("POST", "hooks", {"project_id": vercel.project["id"], "hook_id": "push"})
+    vercel.call("POST", f"/v1/integrations/deploy/{vercel.project['id']}/push", token=None)
+    assert vercel.production_deployments() == ["READY", "QUEUED"]
+    run = deploy(only_if_stale=True)
+    assert (run["exit_code"], run["changed"], run["stale"]) == (0, False, None), run
+    assert vercel.production_deployments() == ["READY", "READY"]
+
+
+def test_a_deploy_hook_is_called_without_the_token(vercel, deploy) -> None:
+    vercel.control("POST", "hooks", {"project_id": vercel.project["id"], "hook_id": "deploy-hook"})
+    hook = f"{vercel.base_url}/v1/integrations/deploy/{vercel.project['id']}/deploy-hook"
+    run = deploy(project=None, token=None, hook_url=hook)
+    assert run["exit_code"] == 0 and run["changed"] is True, run
+    assert run["job"]
+    assert vercel.production_deployments()[-1] in ("QUEUED", "BUILDING", "READY")
+    check = deploy(project=None, token=None, hook_url=hook, check_mode=True)
+    assert check["changed"] is True and vercel.writes() == []
+
+
+def test_a_project_never_deployed_is_explained(vercel, deploy) -> None:
+    vercel.add_project("empty", deployed=False)
+    run = deploy(project="empty")
+    assert run["exit_code"] == 1, run
+    assert "has no READY production deployment" in run["msg"] or "no project" not in run["msg"]
+
+
+def test_bad_token_and_unknown_project_are_named(vercel, deploy) -> None:
+    assert "Vercel refused the token" in deploy(token="wrong")["msg"]
+    assert "Vercel has no project 'nope'" in deploy(project="nope")["msg"]
+
+
+def test_project_info_reads_the_project_once(vercel, run_module) -> None:
+    info = run_module(vercel_project_info, vercel.connection())
+    assert info["exit_code"] == 0 and info["changed"] is False, info
+    assert info["project"] == {"id": vercel.project["id"], "name": "flowspace",
+                               "accountId": vercel.project.get("accountId")}
+    assert [r["method"] for r in vercel.requests()] == ["GET"]
+    missing = run_module(vercel_project_info, vercel.connection(project="nope"))
+    assert missing["exit_code"] == 1 and "Vercel has no project 'nope'" in missing["msg"]
