@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from ansible.module_utils import basic
+from ansible.module_utils.common import warnings
 from ansible.plugins.loader import init_plugin_loader
 
 COLLECTIONS_ROOT = Path(__file__).resolve().parents[5]
@@ -35,6 +36,9 @@ def run_module(capsys, monkeypatch):
     def run(module, args, check_mode=False, diff=False):
         payload = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}
         monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": payload}).encode())
+        # Each run starts with no warnings, as each module process does.
+        monkeypatch.setattr(warnings, "_global_warnings", [])
+        monkeypatch.setattr(warnings, "_global_deprecations", [])
         capsys.readouterr()
         with pytest.raises(SystemExit) as ended:
             module.main()

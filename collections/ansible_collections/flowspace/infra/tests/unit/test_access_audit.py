@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.flowspace.infra.plugins.modules import access_audit
 from ansible_collections.flowspace.infra.plugins.modules.access_audit import audit, principals
 
 
@@ -97,3 +98,17 @@ def test_a_range_covers_its_ports(tmp_path) -> None:
     ranged = [*PARAMS["ports"], {"port": 50000, "port_end": 60000, "protocol": "udp"}]
     assert run(tmp_path, **{"/proc/net/udp": udp}, ports=ranged) == []
     assert [f["what"] for f in run(tmp_path, **{"/proc/net/udp": udp})] == ["udp/50000 listens on 0.0.0.0"]
+
+
+def test_the_module_warns_of_each_finding_and_lists_what_site_yml_may_remove(tmp_path, run_module) -> None:
+    files = {**BASE, "/etc/sudoers.d/zz-extra": "intruder ALL=(ALL) NOPASSWD: ALL\n",
+             "/etc/shadow": "root:*:19000:0:99999:7:::\nubuntu:$6$salt$hash:19000:0:99999:7:::\n"}
+    result = run_module(access_audit, {**PARAMS, "root": str(host(tmp_path, files))})
+    assert (result["exit_code"], result["changed"]) == (0, False)
+    assert result["sudoers_files"] == ["/etc/sudoers.d/zz-extra"]
+    assert result["password_accounts"] == ["ubuntu"]
+    assert all("account" not in finding for finding in result["findings"])
+    assert sorted(f["kind"] for f in result["findings"]) == ["password", "sudo"]
+    assert "not declared: intruder ALL=(ALL) NOPASSWD: ALL (/etc/sudoers.d/zz-extra)" in result["warnings"]
+    clean = run_module(access_audit, {**PARAMS, "root": str(host(tmp_path / "clean", BASE))})
+    assert (clean["findings"], clean["sudoers_files"], clean.get("warnings")) == ([], [], None)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from ansible_collections.flowspace.infra.plugins.modules import config_overrides
 from ansible_collections.flowspace.infra.plugins.modules.config_overrides import keys_of, overrides
 
 
@@ -95,3 +96,25 @@ def test_fail2ban_reads_every_jail_d_local_after_jail_local_and_keys_belong_to_t
     by_name = overrides(params(managed, [jail_d], suffix=[".local"], sections=True))
     assert [item["path"] for item in by_name] == [str(jail_d / "zz-off.local")]
     assert keys_of("[sshd]\nmaxretry = 5\n", sections=True) == ["sshd/maxretry"]
+
+
+def test_the_module_removes_what_overrides_and_reports_it(tmp_path, run_module) -> None:
+    etc = drop_ins(tmp_path / "etc", {"50-base-hardening.conf": "[Journal]\nStorage=persistent\n",
+                                      "zz-quiet.conf": "[Journal]\nStorage=none\n",
+                                      "zz-other.conf": "[Journal]\nForwardToSyslog=no\n"})
+    args = {"managed": str(etc / "50-base-hardening.conf"), "directories": [str(etc)]}
+    check = run_module(config_overrides, args, check_mode=True, diff=True)
+    assert check["changed"] is True and (etc / "zz-quiet.conf").exists()
+    quiet = str(etc / "zz-quiet.conf")
+    assert check["diff"] == [{"before_header": quiet, "before": "[Journal]\nStorage=none\n",
+                              "after_header": quiet, "after": ""}]
+    assert check["warnings"] == [f"{quiet} overrides Storage of {etc / '50-base-hardening.conf'}"]
+    removed = run_module(config_overrides, args)
+    assert removed["changed"] is True and not (etc / "zz-quiet.conf").exists()
+    assert removed["warnings"][0].endswith("(removed)") and (etc / "zz-other.conf").exists()
+    assert run_module(config_overrides, args)["changed"] is False
+    (etc / "zz-quiet.conf").write_text("[Journal]\nStorage=none\n")
+    reported = run_module(config_overrides, {**args, "state": "present"})
+    assert reported["changed"] is False and reported["overrides"] == [
+        {"path": str(etc / "zz-quiet.conf"), "keys": ["Storage"]}]
+    assert (etc / "zz-quiet.conf").exists()

@@ -132,3 +132,14 @@ def test_an_unreadable_lock_is_as_fresh_as_its_file(tmp_path) -> None:
     with pytest.raises(Failed, match="unreadable lock file"):
         acquire(tmp_path, "run-b", Clock(written + 10))
     assert acquire(tmp_path, "run-b", Clock(written + 1801))["acquired"] is True, "stale in time"
+
+
+def test_the_module_takes_and_gives_back_the_lock(tmp_path, run_module) -> None:
+    args = params(tmp_path, "run-1")
+    taken = run_module(run_lock, args)
+    assert taken["exit_code"] == 0 and taken["acquired"] is True, taken
+    assert json.loads((tmp_path / "run" / "converge.lock").read_text())["run_id"] == "run-1"
+    refused = run_module(run_lock, params(tmp_path, "run-2"))
+    assert refused["exit_code"] == 1 and "run-1@laptop" in refused["msg"], refused
+    released = run_module(run_lock, {**args, "state": "released"})
+    assert released["exit_code"] == 0 and not (tmp_path / "run" / "converge.lock").exists()

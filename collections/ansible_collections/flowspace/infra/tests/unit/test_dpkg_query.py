@@ -1,12 +1,10 @@
 """flowspace.infra.dpkg_query, which lets a role skip apt when dpkg already has every package:
-run for real against this machine's dpkg, and its reading of the states a host can be in."""
-
-import json
+its main() run for real against this machine's dpkg (a Debian controller), and its reading of
+the states a host can be in."""
 
 import pytest
 
 from ansible_collections.flowspace.infra.plugins.modules import dpkg_query as dpkg
-from support import run_tool
 
 LISTING = "\n".join([
     "nodejs\t20.18.1-1nodesource1\tii ",
@@ -19,16 +17,18 @@ LISTING = "\n".join([
 ])
 
 
-def module(*names: str, check: bool = False) -> dict:
-    """The module run by Ansible on this machine (a Debian controller: dpkg is real here)."""
-    args = json.dumps({"names": list(names)})
-    run = run_tool("ansible", "localhost", "-c", "local", "-m", "flowspace.infra.dpkg_query",
-                   "-a", args, "-o", *(["--check"] if check else []), timeout=120)
-    assert run.returncode in (0, 2), run.stdout + run.stderr
-    return json.loads(run.stdout.split("=>", 1)[1])
+@pytest.fixture
+def module(run_module):
+    def run(*names: str, check: bool = False) -> dict:
+        result = run_module(dpkg, {"names": list(names)}, check_mode=check)
+        assert result.pop("exit_code") == 0, result
+        result.pop("invocation", None)
+        return result
+
+    return run
 
 
-def test_the_module_reads_this_machines_dpkg() -> None:
+def test_the_module_reads_this_machines_dpkg(module) -> None:
     version = module("dpkg")["packages"]["dpkg"]["version"]
     found = module("dpkg", "no-such-package-here", f"dpkg={version.split('.')[0]}.*", "dpkg=0.0.*",
                    check=True)
@@ -39,8 +39,14 @@ def test_the_module_reads_this_machines_dpkg() -> None:
     assert found["on_disk"] == ["dpkg", "dpkg", "dpkg"]
 
 
-def test_no_names_asks_nothing() -> None:
+def test_no_names_asks_nothing(module) -> None:
     assert module() == {"changed": False, "packages": {}, "missing": [], "on_disk": []}
+
+
+def test_a_failing_dpkg_query_is_named_with_its_code(run_module) -> None:
+    failed = run_module(dpkg, {"names": ["--no-such-option"]})
+    assert failed["exit_code"] == 1 and failed["rc"] == 2
+    assert failed["msg"].startswith("dpkg-query failed (rc 2): ")
 
 
 def test_what_apt_would_install_upgrade_or_downgrade() -> None:
