@@ -56,3 +56,63 @@ def test_duplicate_domains_are_refused() -> None:
 
 def test_not_a_list() -> None:
     assert caddy_site_errors({"domain": "x.test"}, OPTION_KEYS) == ["must be a list of sites, got dict"]
+
+
+def site_with(**options):
+    return [{**GOOD, "options": options}]
+
+
+NAME = "site 0 (socket.example.com)"
+TOKEN_RULE = "must be a token with a one-line value without quotes or braces"
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"health_uri": "healthz"}, "option health_uri='healthz' is not a path starting with /"),
+    ({"health_uri": "/a b"}, "option health_uri='/a b' is not a path starting with /"),
+    ({"health_uri": '/a"b'}, "option health_uri='/a\"b' is not a path starting with /"),
+    ({"health_uri": 5}, "option health_uri=5 is not a path starting with /"),
+    ({"health_interval": "10"}, "option health_interval='10' is not a duration such as 10s"),
+    ({"health_interval": ""}, "option health_interval='' is not a duration such as 10s"),
+    ({"lb_policy": "fastest"}, "option lb_policy='fastest' is not empty (Caddy's default) or one of "
+                               "random, round_robin, least_conn, first, ip_hash, client_ip_hash, uri_hash"),
+    ({"lb_try_duration": "5"}, "option lb_try_duration='5' is not empty or a duration such as 5s"),
+    ({"fail_duration": "1d"}, "option fail_duration='1d' is not empty or a duration such as 30s"),
+    ({"health_timeout": 2}, "option health_timeout=2 is not empty or a duration such as 2s"),
+    ({"dial_timeout": "2 s"}, "option dial_timeout='2 s' is not empty or a duration such as 2s"),
+    ({"stream_close_delay": ""}, "option stream_close_delay='' is not a duration such as 5m"),
+    ({"max_body_size": "10 MB"}, "option max_body_size='10 MB' is not a size such as 10MB"),
+    ({"max_body_size": 10}, "option max_body_size=10 is not a size such as 10MB"),
+    ({"hsts_max_age": -1}, "option hsts_max_age=-1 is not seconds, an integer >= 0"),
+    ({"hsts_max_age": True}, "option hsts_max_age=True is not seconds, an integer >= 0"),
+    ({"hsts_max_age": "60"}, "option hsts_max_age='60' is not seconds, an integer >= 0"),
+    ({"extra_directives": "encode gzip"},
+     "option extra_directives='encode gzip' is not a list of single-line Caddyfile directives"),
+    ({"extra_directives": ["a\nb"]},
+     "option extra_directives=['a\\nb'] is not a list of single-line Caddyfile directives"),
+    ({"extra_directives": [1]},
+     "option extra_directives=[1] is not a list of single-line Caddyfile directives"),
+    ({"headers": ["X-A"]}, "option headers must be a dict of header name to value"),
+    ({"headers": {"X A": "v"}}, f"header 'X A' {TOKEN_RULE}"),
+    ({"headers": {"X-A": "{v}"}}, f"header 'X-A' {TOKEN_RULE}"),
+    ({"headers": {"X-A": 1}}, f"header 'X-A' {TOKEN_RULE}"),
+    ({"headers": {"X" * 65: "v"}},
+     f"header {'X' * 65!r} {TOKEN_RULE}"),
+    ({"colour": "red"}, "unknown option 'colour' (known: " + ", ".join(OPTION_KEYS) + ")"),
+], ids=lambda value: str(value)[:40])
+def test_each_bad_option_is_named_with_what_it_should_be(options, message) -> None:
+    assert caddy_site_errors(site_with(**options), OPTION_KEYS) == [f"{NAME}: {message}"]
+
+
+@pytest.mark.parametrize("options", [
+    {"health_uri": "/"}, {"health_interval": "250ms"}, {"health_interval": "2h"},
+    {"lb_policy": ""}, {"lb_policy": "uri_hash"}, {"lb_try_duration": ""}, {"fail_duration": ""},
+    {"health_timeout": ""}, {"dial_timeout": "3m"}, {"max_body_size": "1GiB"}, {"max_body_size": "512"},
+    {"hsts_max_age": 0}, {"extra_directives": []}, {"headers": {}}, {"headers": {"X-" + "a" * 62: "v"}},
+], ids=lambda value: str(value)[:40])
+def test_each_edge_of_an_option_is_accepted(options) -> None:
+    assert caddy_site_errors(site_with(**options), OPTION_KEYS) == []
+
+
+def test_options_that_are_not_a_dict_are_named() -> None:
+    assert caddy_site_errors([{**GOOD, "options": ["x"]}], OPTION_KEYS) == [
+        f"{NAME}: options must be a dict, got list"]
