@@ -39,3 +39,23 @@ def test_the_csp_header_is_added_once_and_other_settings_kept() -> None:
         {"key": "Content-Security-Policy", "value": "connect-src 'self' wss://l.example.com"}]}]
     assert vercel_config_with_csp(config, ["wss://l.example.com"]) == config
     assert existing["headers"][0]["headers"][1]["value"] == "old", "input not modified"
+
+
+def test_an_empty_config_gets_the_header_and_other_paths_rules_are_kept() -> None:
+    assert vercel_config_with_csp(None, ["https://s.example.com", "wss://l.example.com"]) == {"headers": [
+        {"source": "/(.*)", "headers": [{"key": "Content-Security-Policy",
+                                         "value": "connect-src 'self' https://s.example.com wss://l.example.com"}]}]}
+    api_rule = {"source": "/api/(.*)", "headers": [{"key": "Cache-Control", "value": "no-store"}]}
+    existing = {"headers": [api_rule, {"source": "/(.*)", "has": [{"type": "host", "value": "x"}],
+                                       "headers": [{"key": "content-security-policy", "value": "old"}]}]}
+    config = vercel_config_with_csp(existing, [])
+    assert config["headers"] == [api_rule, {"source": "/(.*)", "has": [{"type": "host", "value": "x"}],
+                                            "headers": [{"key": "Content-Security-Policy",
+                                                         "value": "connect-src 'self'"}]}]
+    assert existing["headers"][1]["headers"] == [{"key": "content-security-policy", "value": "old"}]
+
+
+def test_a_vercel_json_that_is_no_object_is_named() -> None:
+    with pytest.raises(AnsibleFilterError) as refused:
+        vercel_config_with_csp(["headers"], [])
+    assert str(refused.value) == "vercel_config_with_csp: the existing vercel.json is not a JSON object"

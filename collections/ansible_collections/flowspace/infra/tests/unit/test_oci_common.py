@@ -160,3 +160,23 @@ def test_limits_and_quotas_are_explained_as_such() -> None:
     assert message.startswith("launch: Oracle answered 400 LimitExceeded: core count")
     assert "not retried" in message
     assert "rate limiting" in oci_common.explain(service_error(429, "TooManyRequests"), "read")
+
+
+LIMIT_HINT = ("a service limit or quota is reached (not retried; Oracle may count a just-deleted "
+              "resource for up to an hour)")
+
+
+@pytest.mark.parametrize(("status", "code", "hint"), [
+    (401, "NotAuthenticated", "the API key was refused: check the user, fingerprint and key file"),
+    (404, "NotAuthorizedOrNotFound", "not found, or the user's policies do not allow it"),
+    (429, "TooManyRequests", "Oracle is rate limiting this tenancy"),
+    (400, "LimitExceeded", LIMIT_HINT),
+    (400, "ServiceLimitExceeded", LIMIT_HINT),
+    (400, "QuotaExceeded", LIMIT_HINT),
+    (404, "LimitExceeded", LIMIT_HINT),
+    (500, "InternalError", None),
+    (409, "Conflict", None),
+], ids=lambda value: str(value))
+def test_each_refusal_is_explained_whole(status, code, hint) -> None:
+    message = oci_common.explain(service_error(status, code, "the answer"), "do a thing")
+    assert message == f"do a thing: Oracle answered {status} {code}: the answer" + (f" ({hint})" if hint else "")
