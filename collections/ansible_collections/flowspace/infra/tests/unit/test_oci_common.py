@@ -176,7 +176,8 @@ LIMIT_HINT = ("a service limit or quota is reached (not retried; Oracle may coun
     (404, "LimitExceeded", LIMIT_HINT),
     (500, "InternalError", None),
     (409, "Conflict", None),
-], ids=lambda value: str(value))
+], ids=str)
 def test_each_refusal_is_explained_whole(status, code, hint) -> None:
     message = oci_common.explain(service_error(status, code, "the answer"), "do a thing")
-    assert message == f"do a thing: Oracle answered {status} {code}: the answer" + (f" ({hint})" if hint else "")
+    expected = f"do a thing: Oracle answered {status} {code}: the answer" + (f" ({hint})" if hint else "")
+    assert message == expected
