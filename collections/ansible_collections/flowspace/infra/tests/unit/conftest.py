@@ -3,12 +3,14 @@ own collection loader (as ansible-test does), so its plugins load as they do in 
 the fixtures that run a module's main() in this process against the API stand-ins, so that
 mutation testing (./flowspace mutants) sees which module code each test reaches."""
 
+import functools
 import json
 import sys
 from pathlib import Path
 
 import pytest
 from ansible.module_utils import basic
+from ansible.module_utils import urls
 from ansible.module_utils.common import warnings
 from ansible.plugins.loader import init_plugin_loader
 
@@ -28,6 +30,9 @@ from ansible_collections.flowspace.infra.plugins.module_utils import oci_common,
 from ansible_collections.flowspace.infra.plugins.modules import oci_instance, vercel_deploy  # noqa: E402
 
 
+_shared_context = functools.lru_cache(maxsize=None)(urls.make_context)
+
+
 @pytest.fixture
 def run_module(capsys, monkeypatch):
     """RUN(module, args, check_mode=False, diff=False): the module's main() as Ansible calls it;
@@ -36,6 +41,9 @@ def run_module(capsys, monkeypatch):
     def run(module, args, check_mode=False, diff=False):
         payload = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}
         monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": payload}).encode())
+        # One TLS context per settings for the whole test run: Ansible's URL helpers make one per
+        # request (loading the CA store, ~80 ms), which would dominate these tests' time.
+        monkeypatch.setattr(urls, "make_context", _shared_context)
         # Each run starts with no warnings, as each module process does.
         monkeypatch.setattr(warnings, "_global_warnings", [])
         monkeypatch.setattr(warnings, "_global_deprecations", [])
