@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils import urls
+from ansible.module_utils import basic, urls
 from ansible.module_utils.common import warnings
 from ansible.plugins.loader import init_plugin_loader
 
@@ -28,7 +27,6 @@ from stand_ins import OciApi, VercelApi, VirtualClock  # noqa: E402
 
 from ansible_collections.flowspace.infra.plugins.module_utils import oci_common, vercel_api  # noqa: E402
 from ansible_collections.flowspace.infra.plugins.modules import oci_instance, vercel_deploy  # noqa: E402
-
 
 _shared_context = functools.lru_cache(maxsize=None)(urls.make_context)
 
