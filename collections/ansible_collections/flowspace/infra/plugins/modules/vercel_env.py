@@ -105,7 +105,7 @@ attributes:
     support: full
     description:
       Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    details: Values are never shown, only whether they change.
+    details: Plain values are shown as they are; other values only as whether they change.
 """
 
 EXAMPLES = r"""
