@@ -67,4 +67,4 @@ def test_the_documentation_matches_the_argument_spec(name, monkeypatch) -> None:
 
 
 def test_every_module_is_checked() -> None:
-    assert {"oci_instance", "oci_network", "vercel_env", "vercel_deploy", "run_lock", "dpkg_query"} <= set(NAMES)
+    assert {"oci_instance", "oci_network", "vercel_env", "vercel_deploy", "run_lock"} <= set(NAMES)
