@@ -143,3 +143,59 @@ def test_the_module_takes_and_gives_back_the_lock(tmp_path, run_module) -> None:
     assert refused["exit_code"] == 1 and "run-1@laptop" in refused["msg"], refused
     released = run_module(run_lock, {**args, "state": "released"})
     assert released["exit_code"] == 0 and not (tmp_path / "run" / "converge.lock").exists()
+
+
+A_RECORD = {"run_id": "run-a", "holder": "run-a@laptop", "holder_pid": 42, "playbook": "site.yml",
+            "since": 1_000_000.0, "refreshed": 1_000_000.0}
+A_HELD = ("held by run-a@laptop (run run-a, site.yml) since 1970-01-12 13:46:40 UTC, "
+          "last active 1970-01-12 13:46:40 UTC")
+
+
+def test_each_answer_whole(tmp_path) -> None:
+    clock = Clock()
+    assert acquire(tmp_path, "run-a", clock) == {"changed": False, "acquired": True, "waited": 0}
+    assert held(tmp_path) == A_RECORD
+    clock.now += 0.26
+    assert acquire(tmp_path, "run-a", clock) == {"changed": False, "acquired": True, "waited": 0}
+    check = Module(check_mode=True)
+    assert acquire(tmp_path, "run-b", clock, check) == {
+        "changed": False, "acquired": False, "held_by": {**A_RECORD, "refreshed": 1_000_000.26}, "waited": 0}
+    assert check.warnings == [f"another run holds the converge lock: {A_HELD}"]
+    with pytest.raises(Failed) as failed:
+        acquire(tmp_path, "run-b", clock, wait=12, poll=5)
+    answer = failed.value.args[0]
+    assert (answer["acquired"], answer["waited"], answer["held_by"]["run_id"]) == (False, 15.0, "run-a")
+    assert answer["msg"] == (
+        f"another run is converging this host: the lock {tmp_path / 'run' / 'converge.lock'} is {A_HELD}; "
+        "waited 12 s. Nothing was changed. Run again once it has ended. A lock not active for 1800 s is "
+        "taken over as stale; if you know that run is dead, run with -e flowspace_lock_break=true to take "
+        "it over now.")
+    assert run_lock.release(Module(), params(tmp_path, "run-b")) == {"changed": False, "acquired": False,
+                                                                     "waited": 0}
+    assert run_lock.release(Module(check_mode=True), params(tmp_path, "run-a"))["acquired"] is False
+    assert (tmp_path / "run" / "converge.lock").exists(), "check mode gives nothing back"
+
+
+def test_a_lock_exactly_at_its_lease_is_not_stale_and_the_wait_ends_on_its_bound(tmp_path) -> None:
+    clock = Clock()
+    acquire(tmp_path, "run-a", clock)
+    clock.now += 1800
+    with pytest.raises(Failed):
+        acquire(tmp_path, "run-b", clock, wait=0)
+    with pytest.raises(Failed) as failed:
+        acquire(tmp_path, "run-b", clock, wait=5, poll=5, lease=10**6)
+    assert failed.value.args[0]["waited"] == 5.0, "one poll, then the bound is reached"
+    clock.now += 1
+    stale = Module(check_mode=True)
+    assert acquire(tmp_path, "run-b", clock, stale)["acquired"] is False
+    assert stale.warnings[0].startswith(
+        "the converge lock is stale (held by run-a@laptop (run run-a, site.yml)")
+    assert stale.warnings[0].endswith("): a run takes it over")
+
+
+def test_a_record_without_playbook_or_times_is_still_described(tmp_path) -> None:
+    assert run_lock.describe({"holder": "x@ci", "run_id": "r"}) == (
+        "held by x@ci (run r) since 1970-01-01 00:00:00 UTC, last active 1970-01-01 00:00:00 UTC")
+    assert run_lock.describe({}) == (
+        "held by ? (run ?) since 1970-01-01 00:00:00 UTC, last active 1970-01-01 00:00:00 UTC")
+    assert run_lock.when(90061) == "1970-01-02 01:01:01 UTC"
