@@ -164,9 +164,9 @@ class Api:
         for project in self.state.projects.values():
             if id_or_name not in (project["id"], project["name"]):
                 continue
+            by_slug = scope_slug is not None and scope_slug == project["teamSlug"]
             in_scope = (project["teamId"] is None and not scope_id and not scope_slug) or (
-                project["teamId"] is not None
-                and (scope_id == project["teamId"] or scope_slug == project["teamSlug"]))
+                project["teamId"] is not None and (scope_id == project["teamId"] or by_slug))
             if in_scope:
                 return project
         raise not_found("Project not found")

@@ -145,3 +145,28 @@ def test_project_info_reads_the_project_once(vercel, run_module) -> None:
     assert [r["method"] for r in vercel.requests()] == ["GET"]
     missing = run_module(vercel_project_info, vercel.connection(project="nope"))
     assert missing["exit_code"] == 1 and "Vercel has no project 'nope'" in missing["msg"]
+
+
+def test_a_hook_url_without_the_hook_path_is_refused(vercel, deploy) -> None:
+    run = deploy(project=None, token=None, hook_url=f"{vercel.base_url}/v1/deploy/abc")
+    assert run["exit_code"] == 1 and vercel.requests() == []
+    assert "a deploy hook URL contains /v1/integrations/deploy/" in run["msg"]
+
+
+def test_a_hook_is_called_outside_the_team_scope(vercel, deploy) -> None:
+    vercel.control("POST", "hooks", {"project_id": vercel.project["id"], "hook_id": "h1"})
+    hook = f"{vercel.base_url}/v1/integrations/deploy/{vercel.project['id']}/h1"
+    run = deploy(project=None, token=None, hook_url=hook, team_id="team_x")
+    assert run["exit_code"] == 0, run
+    [call] = vercel.requests()
+    assert (call["method"], call["path"], call["query"]) == (
+        "POST", f"/v1/integrations/deploy/{vercel.project['id']}/h1", {})
+
+
+def test_the_team_scope_goes_with_every_api_request(vercel, deploy) -> None:
+    vercel.add_project("teamed", team_id="team_1")
+    run = deploy(project="teamed", team_id="team_1")
+    assert run["exit_code"] == 0, run
+    assert {r["query"].get("teamId") for r in vercel.requests()} == {"team_1"}
+    other = deploy(project="teamed", team_id="team_2")
+    assert other["exit_code"] == 1 and "Vercel has no project 'teamed'" in other["msg"]
