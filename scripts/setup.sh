@@ -152,9 +152,13 @@ setup_all() {
   setup_host_packages
   setup_docker
   setup_venv
-  setup_images "$@"
+  # The test images (Docker, debootstrap from Debian's mirror) and the service binaries (Go
+  # builds) need nothing of each other: on a fresh machine they are made side by side.
+  setup_images "$@" &
+  local images=$!
   setup_binaries
   setup_node_projects
+  wait "$images" || die "building the test images failed (see above)"
   export PATH="$FLOWSPACE_VENV/bin:$PATH"
   export ANSIBLE_CONFIG="$FLOWSPACE_ROOT/ansible.cfg"
   FLOWSPACE_LAB_KEY="$("$FLOWSPACE_VENV/bin/python" -m labkit key)"
