@@ -105,10 +105,12 @@ def logical_lines(lines):
     """sudoers lines with backslash continuations joined and comments dropped."""
     joined, pending = [], ""
     for raw in lines:
-        if raw.rstrip().endswith("\\"):
-            pending += raw.rstrip()[:-1] + " "
+        # A continued line's indentation is layout: the finding reads as one line.
+        part = raw.lstrip() if pending else raw
+        if part.rstrip().endswith("\\"):
+            pending += part.rstrip()[:-1].rstrip() + " "
             continue
-        line, pending = pending + raw, ""
+        line, pending = pending + part, ""
         if not line.lstrip().startswith(("#include", "#includedir", "@include")):
             line = line.split("#", 1)[0]
         if line.strip():

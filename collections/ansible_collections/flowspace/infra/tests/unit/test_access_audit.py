@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.flowspace.infra.plugins.modules import access_audit
-from ansible_collections.flowspace.infra.plugins.modules.access_audit import audit, principals
+from ansible_collections.flowspace.infra.plugins.modules.access_audit import audit, logical_lines, principals
 
 
 def host(root: Path, files: dict) -> Path:
@@ -112,3 +112,38 @@ def test_the_module_warns_of_each_finding_and_lists_what_site_yml_may_remove(tmp
     assert "not declared: intruder ALL=(ALL) NOPASSWD: ALL (/etc/sudoers.d/zz-extra)" in result["warnings"]
     clean = run_module(access_audit, {**PARAMS, "root": str(host(tmp_path / "clean", BASE))})
     assert (clean["findings"], clean["sudoers_files"], clean.get("warnings")) == ([], [], None)
+
+
+def test_sudoers_lines_are_read_as_sudo_reads_them() -> None:
+    lines = ["# a comment\n", "alice ALL=(ALL) \\\n", "   NOPASSWD: ALL  # why\n", "\n", "   \n",
+             "#includedir /etc/sudoers.d\n", "@include /etc/other\n", "#include /etc/x\n",
+             "bob ALL=(ALL) ALL\n"]
+    assert logical_lines(lines) == ["alice ALL=(ALL) NOPASSWD: ALL", "#includedir /etc/sudoers.d",
+                                    "@include /etc/other", "#include /etc/x", "bob ALL=(ALL) ALL"]
+
+
+def test_locked_declared_and_malformed_shadow_lines_are_not_findings(tmp_path) -> None:
+    shadow = (BASE["/etc/shadow"] + "locked:!$6$x$y:19000::::::\nnologin:*:19000::::::\n"
+              + "ops:$6$salt$hash:19000::::::\nbroken\n")
+    assert run(tmp_path, **{"/etc/shadow": shadow}) == [{
+        "kind": "password", "what": "ops can log in with a password", "where": "/etc/shadow", "account": "ops"}]
+    assert run(tmp_path, **{"/etc/shadow": shadow}, password_accounts=["ops"]) == []
+
+
+def test_a_range_covers_both_its_ends_and_nothing_beyond(tmp_path) -> None:
+    udp = BASE["/proc/net/udp"] + ("   1: 00000000:EA60 00000000:0000 07 00000000:00000000\n"   # :60000
+                                   "   2: 00000000:EA61 00000000:0000 07 00000000:00000000\n")  # :60001
+    ranged = [{"port": 22}, {"port": 3478, "protocol": "udp"},
+              {"port": 50000, "port_end": 60000, "protocol": "udp"}]
+    assert run(tmp_path, **{"/proc/net/udp": udp}, ports=ranged) == [
+        {"kind": "port", "what": "udp/60001 listens on 0.0.0.0", "where": "/proc/net"}]
+    tcp_only = [{"port": 22}, {"port": 3478, "protocol": "tcp"}]
+    assert [f["what"] for f in run(tmp_path, ports=tcp_only)] == ["udp/3478 listens on 0.0.0.0"]
+
+
+def test_an_ipv4_mapped_listener_is_named_by_its_ipv4_address(tmp_path) -> None:
+    tcp6 = ("  sl  local_address remote_address st\n"
+            "   0: 0000000000000000FFFF00000A00000A:0CEA 00000000000000000000000000000000:0000 0A\n"
+            "   1: 0000000000000000FFFF00000100007F:0CEB 00000000000000000000000000000000:0000 0A\n"
+            "   2: short line\n")
+    assert [f["what"] for f in run(tmp_path, **{"/proc/net/tcp6": tcp6})] == ["tcp/3306 listens on 10.0.0.10"]
