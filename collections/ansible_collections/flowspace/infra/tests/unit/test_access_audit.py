@@ -125,8 +125,9 @@ def test_sudoers_lines_are_read_as_sudo_reads_them() -> None:
 def test_locked_declared_and_malformed_shadow_lines_are_not_findings(tmp_path) -> None:
     shadow = (BASE["/etc/shadow"] + "locked:!$6$x$y:19000::::::\nnologin:*:19000::::::\n"
               + "ops:$6$salt$hash:19000::::::\nbroken\n")
-    assert run(tmp_path, **{"/etc/shadow": shadow}) == [{
-        "kind": "password", "what": "ops can log in with a password", "where": "/etc/shadow", "account": "ops"}]
+    assert run(tmp_path, **{"/etc/shadow": shadow}) == [{"kind": "password", "where": "/etc/shadow",
+                                                         "what": "ops can log in with a password",
+                                                         "account": "ops"}]
     assert run(tmp_path, **{"/etc/shadow": shadow}, password_accounts=["ops"]) == []
 
 
