@@ -104,3 +104,79 @@ def test_deployments_are_read_by_uid_and_state_as_lists_give_them() -> None:
     assert vercel_api.deployment_id(listed) == "dpl_1" and vercel_api.deployment_state(listed) == "BUILDING"
     single = {"id": "dpl_2", "readyState": "READY"}
     assert vercel_api.deployment_id(single) == "dpl_2" and vercel_api.deployment_state(single) == "READY"
+
+
+def error_of(status, body=None, attempt=1, method="GET", path="/v9/projects/app", **info):
+    raw = json.dumps(body).encode() if body is not None else None
+    answer = {"msg": "HTTP Error", **({"body": raw} if raw else {}), **info}
+    return vercel_api.VercelClient._error(status, answer, method, path, attempt)
+
+
+def fields(error):
+    return (error.status, error.code, error.message, error.method, error.path, error.details, str(error))
+
+
+def test_each_kind_of_answer_becomes_one_error() -> None:
+    assert fields(error_of(-1, attempt=3, msg="Connection refused")) == (
+        -1, "unreachable", "Connection refused after 3 attempt(s)", "GET", "/v9/projects/app", {},
+        "GET /v9/projects/app: HTTP -1 unreachable: Connection refused after 3 attempt(s)")
+    assert error_of(-1, msg=None).message == "None after 1 attempt(s)"
+    assert vercel_api.VercelClient._error(-1, {}, "GET", "/x", 1).message == "no answer after 1 attempt(s)"
+    refused = {"error": {"code": "forbidden", "message": "Not authorized", "invalidToken": True}, "x": 1}
+    assert fields(error_of(403, refused, method="POST", path="/v10/projects/app/env")) == (
+        403, "forbidden", "Not authorized", "POST", "/v10/projects/app/env", {"x": 1, "invalidToken": True},
+        "POST /v10/projects/app/env: HTTP 403 forbidden: Not authorized")
+    batch = {"error": {"code": "bad_request", "message": "No environment variables were created"},
+             "failed": [{"error": {"code": "ENV_CONFLICT", "key": "A"}}]}
+    assert error_of(400, batch).details == {"failed": [{"error": {"code": "ENV_CONFLICT", "key": "A"}}]}
+    assert fields(error_of(502, None, attempt=5))[:3] == (
+        502, "http_error", "HTTP Error (gave up after 5 attempt(s))")
+    assert error_of(500, {"error": {"code": "internal"}}).message == "HTTP Error (gave up after 1 attempt(s))"
+    assert error_of(429, {"error": {"code": "rate_limited", "message": "slow"}}, attempt=2).message == (
+        "slow (gave up after 2 attempt(s))")
+    assert error_of(499, {"error": "text, not an object"}).code == "http_error"
+    assert error_of(404, ["a list"]).details == {}
+    assert vercel_api.VercelClient._error(404, {"body": b"<html>"}, "GET", "/x", 1).code == "http_error"
+    assert vercel_api.VercelClient._error(404, {}, "GET", "/x", 1).message == ""
+
+
+def test_a_write_that_got_no_answer_is_ambiguous_and_not_sent_again(monkeypatch) -> None:
+    asked = scripted(monkeypatch, [(-1, {}, {"msg": "timed out"})])
+    client = vercel_api.VercelClient(FakeModule(retries=4), sleep=lambda s: None)
+    with pytest.raises(vercel_api.AmbiguousWrite) as lost:
+        client.request("POST", "/v10/projects/app/env", body=[])
+    assert (lost.value.status, lost.value.code, len(asked)) == (-1, "unreachable", 1)
+    asked = scripted(monkeypatch, [(502, {}, {})])
+    with pytest.raises(vercel_api.AmbiguousWrite):
+        client.request("DELETE", "/v9/projects/app/env/1")
+    assert len(asked) == 1
+    asked = scripted(monkeypatch, [(502, {}, {}), (200, {"ok": 1}, {})])
+    assert client.request("PATCH", "/v9/projects/app/env/1", body={}) == {"ok": 1}, "an edit may be repeated"
+
+
+def test_backoff_doubles_to_its_ceiling_and_retry_after_is_bounded() -> None:
+    delay = vercel_api.VercelClient._delay
+    assert [delay(503, {}, attempt) for attempt in (1, 2, 3, 4, 5, 6)] == [0.5, 1, 2, 4, 8, 8]
+    assert delay(429, {"retry-after": "3"}, 1) == 3.0
+    assert delay(429, {}, 1) == 1 and delay(429, {"retry-after": "soon"}, 1) == 1.0
+    assert delay(429, {"retry-after": "100000"}, 1) == vercel_api.MAX_RETRY_AFTER
+
+
+def test_a_4xx_is_not_retried(monkeypatch) -> None:
+    asked = scripted(monkeypatch, [(400, {"error": {"code": "bad"}}, {})])
+    client = vercel_api.VercelClient(FakeModule(retries=4), sleep=lambda s: None)
+    with pytest.raises(vercel_api.VercelError):
+        client.request("GET", "/v9/projects/app")
+    assert len(asked) == 1
+
+
+def test_scope_and_query_are_sent_and_empty_values_left_out(monkeypatch) -> None:
+    asked = scripted(monkeypatch, [(200, {}, {})] * 3)
+    client = vercel_api.VercelClient(FakeModule(team_id=None, team_slug="acme"), sleep=lambda s: None)
+    client.request("GET", "/v9/x", {"a": "1", "b": None})
+    client.request("GET", "/v9/y", scoped=False)
+    client.request("GET", "/v9/z", auth=False)
+    assert [(url, auth) for _method, url, auth in asked] == [
+        ("https://api.test/v9/x?slug=acme&a=1", "Bearer t"), ("https://api.test/v9/y", "Bearer t"),
+        ("https://api.test/v9/z?slug=acme", None)]
+    assert client.requests == [("GET", "/v9/x"), ("GET", "/v9/y"), ("GET", "/v9/z")]
