@@ -98,3 +98,65 @@ def test_an_ambiguous_or_vanished_write_is_re_planned_others_are_not() -> None:
     assert vercel_env.changed_under_us(VercelError(404, "not_found", "gone", "PATCH", "/v9/projects/p/env/x"))
     assert not vercel_env.changed_under_us(VercelError(404, "not_found", "gone", "GET", "/v9/projects/p"))
     assert not vercel_env.changed_under_us(VercelError(400, "bad", "no", "POST", "/v10/projects/p/env"))
+
+
+class Recording(Client):
+    """Answers each create as Vercel does: `created` (one object for a single item, a list for a
+    batch) and `failed`, per the SCRIPT of (created, failed) given in order."""
+
+    def __init__(self, script, **kwargs):
+        super().__init__(**kwargs)
+        self.script, self.upserts = list(script), []
+
+    def create_env(self, project, items, upsert=False):
+        self.upserts.append(upsert)
+        super().create_env(project, items, upsert)
+        created, failed = self.script.pop(0)
+        return {"created": created, "failed": failed}
+
+
+def test_every_confirmed_write_is_recorded_in_order() -> None:
+    refused = [{"error": {"code": "ENV_CONFLICT", "message": "exists", "key": "C"}}]
+    client = Recording([([{"key": "B"}, {"key": "B2"}], []), ({"key": "U"}, refused)], envs=[OLD])
+    written = []
+    changes = Plan(delete=["id-x", "id-y"], create=[{"key": "B"}, {"key": "B2"}], upsert=[{"key": "U"}],
+                   patch=[("id-p", {"target": ["preview"]})])
+    assert vercel_env.apply(client, "p", changes, written) == refused
+    assert written == ["deleted 2 variable(s)", "created 2 variable(s)", "upserted 1 variable(s)",
+                       "edited variable id-p"]
+    assert client.upserts == [False, True]
+    assert [sent[0] for sent in client.sent] == ["DELETE", "POST", "POST", "PATCH"]
+
+
+def test_a_create_vercel_answers_with_nothing_created_records_nothing() -> None:
+    client = Recording([([], [])])
+    written = []
+    assert vercel_env.apply(client, "p", Plan(create=[{"key": "B"}]), written) == []
+    assert written == []
+
+
+def test_refusals_of_two_batches_are_added_up() -> None:
+    first = [{"error": {"code": "ENV_CONFLICT", "key": "B"}}]
+    second = [{"error": {"code": "ENV_CONFLICT", "key": "U"}}]
+    client = Client(fail_creates=[VercelError(400, "bad", "none", details={"failed": first}),
+                                  VercelError(400, "bad", "none", details={"failed": second})])
+    written = []
+    assert vercel_env.apply(client, "p", Plan(create=[{"key": "B"}], upsert=[{"key": "U"}]), written) == (
+        first + second)
+    assert written == []
+
+
+@pytest.mark.parametrize("error", [VercelError(400, "bad", "no list", details={"failed": "x"}),
+                                   VercelError(409, "conflict", "no", details={"failed": []})])
+def test_a_refusal_without_vercels_item_list_is_raised(error) -> None:
+    with pytest.raises(VercelError):
+        vercel_env.apply(Client(fail_creates=[error]), "p", Plan(create=[{"key": "B"}]), [])
+
+
+def test_refusal_reasons_name_each_key_and_explain_a_conflict() -> None:
+    assert vercel_env.refusal_reasons([
+        {"error": {"code": "ENV_CONFLICT", "message": "exists", "key": "A"}},
+        {"code": "BAD_VALUE", "message": "too long", "key": "B"},
+        {"error": {}}]) == (
+        "A: ENV_CONFLICT exists (another variable holds this key for an overlapping target; changed while "
+        "this ran?); B: BAD_VALUE too long; ?: None None")

@@ -234,3 +234,28 @@ def test_bad_variables_fail_before_any_request(vercel, sync, variable, expected)
     run = sync([variable, {"key": "TWICE", "value": "second-value", "target": ["production", "preview"]}])
     assert run["exit_code"] == 1 and expected in run["msg"], run
     assert vercel.requests() == []
+
+
+def test_the_diff_shows_each_variable_whole(vercel, sync) -> None:
+    base = [{"key": "PLAIN", "value": "p-1", "type": "plain", "target": ["production"], "comment": "shown"},
+            {"key": "SECRET", "value": "secret-value-1", "target": ["production"]},
+            {"key": "GONE", "value": "gone-value", "target": ["production"]}]
+    sync(base)
+    changed = [{**base[0], "comment": "still shown"}, {**base[1], "value": "secret-value-2"},
+               {"key": "BRANCHED", "value": "b-1", "type": "plain", "target": ["preview"],
+                "git_branch": "main"}]
+    run = sync(changed, check_mode=True, diff=True, prune=True)
+    assert run["diff"] == {
+        "before": {
+            "PLAIN": [{"target": ["production"], "type": "plain", "comment": "shown", "value": "p-1"}],
+            "SECRET": [{"target": ["production"], "type": "encrypted", "comment": "", "value": "********"}],
+            "GONE": [{"target": ["production"], "type": "encrypted", "comment": "", "value": "********"}]},
+        "after": {
+            "PLAIN": [{"target": ["production"], "type": "plain", "comment": "still shown", "value": "p-1"}],
+            "SECRET": [{"target": ["production"], "type": "encrypted", "comment": "",
+                        "value": "(changed value)"}],
+            "BRANCHED": [{"target": ["preview"], "type": "plain", "comment": "", "value": "b-1",
+                          "gitBranch": "main"}]}}
+    assert (sorted(run["created"]), sorted(run["updated"]), run["deleted"]) == (
+        ["BRANCHED"], ["PLAIN", "SECRET"], ["GONE"])
+    assert vercel.writes() == []
