@@ -67,6 +67,7 @@ class PrometheusApi(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 - http.server's name
         url = urllib.parse.urlsplit(self.path)
         query = dict(urllib.parse.parse_qsl(url.query))
+        self.answers.setdefault("asked", []).append((url.path, query))
         if url.path == "/api/v1/query":
             found = self.answers["series"].get(query["query"], [])
             if isinstance(found, tuple):
@@ -78,7 +79,7 @@ class PrometheusApi(BaseHTTPRequestHandler):
             data = self.answers.get(url.path)
         body = self.answers.get("error") or {"status": "success", "data": data}
         raw = json.dumps(body).encode()
-        self.send_response(200 if "error" not in self.answers else 400)
+        self.send_response(self.answers.get("http_status", 200))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(raw)))
         self.end_headers()
@@ -161,8 +162,61 @@ def test_a_prometheus_that_refuses_or_is_not_there_is_named(prometheus, status, 
     prometheus[0]["error"] = {"status": "error", "errorType": "bad_data", "error": "parse error"}
     refused = status()
     assert refused["exit_code"] == 1
-    assert refused["msg"].startswith(f"Prometheus at {prometheus[1]} did not answer as expected")
+    said = f"Prometheus at {prometheus[1]} did not answer as expected: "
+    assert refused["msg"] == said + "/api/v1/query: parse error"
+    prometheus[0]["error"] = {"status": "error"}
+    assert status()["msg"].endswith("/api/v1/query: {'status': 'error'}")
+    prometheus[0]["http_status"] = 400
+    assert status()["msg"].startswith(said + "HTTP Error 400")
     settings = tmp_path / "gone.json"
     settings.write_text(json.dumps({"prometheus_url": "http://127.0.0.1:9/"}))
     gone = run_module(monitoring_status, {"settings_file": str(settings), "timeout": 2})
     assert gone["exit_code"] == 1 and "Prometheus at http://127.0.0.1:9 did not answer" in gone["msg"]
+
+
+def test_labels_and_fields_prometheus_leaves_out_have_plain_defaults(prometheus, status) -> None:
+    series = prometheus[0]["series"]
+    series["max by (unit, service, state, version) (flowspace_unit_info)"] = [({"unit": "bare.service"}, 1)]
+    series["max by (unit) (flowspace_unit_active)"] = [({"unit": "bare.service"}, 0.0)]
+    series["max by (unit) (flowspace_unit_restarts_total)"] = [({"unit": "bare.service"}, 2.9)]
+    series["min by (name) (flowspace_certificate_expiry_seconds)"] = [({}, NOW)]
+    prometheus[0]["/api/v1/targets"] = {"activeTargets": [{"labels": {}}]}
+    prometheus[0]["/api/v1/alerts"] = {"alerts": [{"labels": {}, "state": "firing"}]}
+    result = status()
+    assert result["services"] == [{"service": "bare.service", "unit": "bare.service", "state": "",
+                                   "version": "", "active": False, "restarts": 2}]
+    assert result["certificates"] == [{"name": "", "expires": NOW, "days_left": 0.0}]
+    assert result["targets"] == [{"job": "", "instance": "", "health": "", "error": "", "failing": False}]
+    assert result["alerts"] == [{"name": "", "severity": "", "summary": "", "labels": {}}]
+    assert result["reclaim"]["window"] == "7d" and result["reclaim"]["threshold_percent"] == 20.0
+    assert ("/api/v1/targets", {"state": "active"}) in prometheus[0]["asked"]
+    assert ("/api/v1/rules", {"type": "record"}) in prometheus[0]["asked"]
+
+
+def test_a_figure_on_the_line_counts_as_over_it_and_the_nearest_is_named(prometheus, status) -> None:
+    series = prometheus[0]["series"]
+    series["flowspace:reclaim_network:ratio"] = [({}, 0.2)]
+    on_the_line = status()["reclaim"]
+    assert (on_the_line["idle"], on_the_line["lift"]) == (False, ["network"])
+    series["flowspace:reclaim_network:ratio"] = [({}, 0.02)]
+    series["flowspace:reclaim_memory:ratio"] = [({}, 0.15)]
+    idle = status()["reclaim"]
+    assert (idle["idle"], idle["lift"]) == (True, ["memory"])
+
+
+def test_failing_reads_the_last_two_scrapes_of_the_targets_interval(prometheus, status) -> None:
+    prometheus[0]["/api/v1/targets"] = {"activeTargets": [
+        {"labels": {"job": "node", "instance": "127.0.0.1:9100"}, "health": "down",
+         "scrapeInterval": "1m30s"},
+        {"labels": {"job": "livekit", "instance": "127.0.0.1:7880"}, "health": "down"}]}
+    status()
+    asked = [q["query"] for path, q in prometheus[0]["asked"] if "max_over_time" in q.get("query", "")]
+    assert sorted(asked) == ['max(max_over_time(up{instance="127.0.0.1:7880",job="livekit"}[59s]))',
+                             'max(max_over_time(up{instance="127.0.0.1:9100",job="node"}[179s]))']
+
+
+@pytest.mark.parametrize(("duration", "seconds"), [
+    ("500ms", 0.5), ("30s", 30), ("1m30s", 90), ("2h", 7200), ("1d", 86400), ("1w", 604800),
+    ("1y", 31536000), ("1.5s", 1.5), ("", 0)])
+def test_prometheus_durations_in_seconds(duration, seconds) -> None:
+    assert monitoring_status.seconds_of(duration) == seconds
