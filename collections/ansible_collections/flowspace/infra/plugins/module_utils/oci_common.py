@@ -183,30 +183,33 @@ def call(module, doing, function, *args, result=None, sleep=None, **kwargs):
     return None
 
 
-def list_all(module, doing, function, *args, **kwargs):
-    return call(module, doing, oci.pagination.list_call_get_all_results, function, *args, **kwargs).data
+def list_all(module, doing, function, *args, result=None, **kwargs):
+    return call(module, doing, oci.pagination.list_call_get_all_results, function, *args, result=result,
+                **kwargs).data
 
 
-def find_managed(module, doing, function, name, stack, *args, **kwargs):
+def find_managed(module, doing, function, name, stack, *args, result=None, **kwargs):
     """The one live resource with this display name; refuses one that lacks the project's tag
     (somebody else's) and a duplicate (never guessed between). Lists that take no display_name
     filter (public IPs) are filtered here."""
     if function.__name__ == "list_public_ips":
-        listed = list_all(module, doing, function, *args, **kwargs)
+        listed = list_all(module, doing, function, *args, result=result, **kwargs)
     else:
-        listed = list_all(module, doing, function, *args, display_name=name, **kwargs)
+        listed = list_all(module, doing, function, *args, display_name=name, result=result, **kwargs)
     found = [item for item in listed if item.display_name == name and item.lifecycle_state not in GONE]
     ours = [item for item in found if (item.freeform_tags or {}).get(MANAGED_TAG) == stack]
     if len(ours) > 1:
         module.fail_json(
             msg=f"{doing}: {len(ours)} resources are named {name!r} and tagged {MANAGED_TAG}={stack}: "
             + ", ".join(item.id for item in ours)
-            + "; remove the extra ones"
+            + "; remove the extra ones",
+            **(result or {}),
         )
     if not ours and found:
         module.fail_json(
             msg=f"{doing}: {found[0].id} is named {name!r} but has no {MANAGED_TAG}={stack} tag; "
-            "rename it or tag it to let this project manage it"
+            "rename it or tag it to let this project manage it",
+            **(result or {}),
         )
     return ours[0] if ours else None
 

@@ -251,6 +251,10 @@ class Instance:
         self.compartment = self.params["compartment_id"]
         self.result = {"changed": False, "actions": [], "attempts": []}
 
+    def call(self, doing, function, *args, **kwargs):
+        """One API call; a failure reports what the run already did (`changed`, `actions`)."""
+        return oci_common.call(self.module, doing, function, *args, result=self.result, **kwargs)
+
     def find(self):
         return oci_common.find_managed(
             self.module,
@@ -259,6 +263,7 @@ class Instance:
             self.params["name"],
             self.params["stack"],
             self.compartment,
+            result=self.result,
         )
 
     def find_ip(self):
@@ -271,6 +276,7 @@ class Instance:
             "REGION",
             self.compartment,
             lifetime="RESERVED",
+            result=self.result,
         )
 
     def act(self, action):
@@ -293,7 +299,11 @@ class Instance:
         others = [
             i
             for i in oci_common.list_all(
-                self.module, "list the compartment's instances", self.compute.list_instances, self.compartment
+                self.module,
+                "list the compartment's instances",
+                self.compute.list_instances,
+                self.compartment,
+                result=self.result,
             )
             if i.shape == A1_SHAPE
             and i.lifecycle_state not in oci_common.GONE
@@ -331,8 +341,7 @@ class Instance:
     def image(self):
         if self.params["image_id"]:
             return self.params["image_id"]
-        images = oci_common.call(
-            self.module,
+        images = self.call(
             "look up the image",
             self.compute.list_images,
             self.compartment,
@@ -382,8 +391,7 @@ class Instance:
     def domains(self):
         if self.params["availability_domains"]:
             return self.params["availability_domains"]
-        found = oci_common.call(
-            self.module,
+        found = self.call(
             "list the availability domains",
             self.identity.list_availability_domains,
             self.config["tenancy"],
@@ -458,8 +466,7 @@ class Instance:
                 f"resize {existing.id} to {self.params['ocpus']:g} OCPUs, {self.params['memory_in_gbs']:g} GB"
             )
             if not self.module.check_mode:
-                oci_common.call(
-                    self.module,
+                self.call(
                     "resize the instance",
                     self.compute.update_instance,
                     existing.id,
@@ -502,13 +509,13 @@ class Instance:
                 self.compute.list_vnic_attachments,
                 self.compartment,
                 instance_id=instance.id,
+                result=self.result,
             )
             if a.lifecycle_state == "ATTACHED"
         ]
         if not attachments:
             return None
-        private_ips = oci_common.call(
-            self.module,
+        private_ips = self.call(
             "read the VNIC's addresses",
             self.network.list_private_ips,
             vnic_id=attachments[0].vnic_id,
@@ -518,7 +525,7 @@ class Instance:
     def ipv6_addresses(self, private_ip):
         if private_ip is None:
             return []
-        vnic = oci_common.call(self.module, "read the VNIC", self.network.get_vnic, private_ip.vnic_id).data
+        vnic = self.call("read the VNIC", self.network.get_vnic, private_ip.vnic_id).data
         return list(vnic.ipv6_addresses or [])
 
     def ensure_reserved_ip(self, private_ip):
@@ -527,8 +534,7 @@ class Instance:
             self.act(f"reserve public IP {self.params['name']}-ip for {private_ip.ip_address}")
             if self.module.check_mode:
                 return None
-            public = oci_common.call(
-                self.module,
+            public = self.call(
                 "reserve a public IP",
                 self.network.create_public_ip,
                 models.CreatePublicIpDetails(
@@ -542,8 +548,7 @@ class Instance:
         elif public.assigned_entity_id != private_ip.id:
             self.act(f"assign public IP {public.ip_address} to {private_ip.ip_address}")
             if not self.module.check_mode:
-                oci_common.call(
-                    self.module,
+                self.call(
                     "assign the public IP",
                     self.network.update_public_ip,
                     public.id,
@@ -558,8 +563,7 @@ class Instance:
         if instance is not None:
             self.act(f"terminate {instance.display_name} ({instance.id}) and its boot volume")
             if not self.module.check_mode:
-                oci_common.call(
-                    self.module,
+                self.call(
                     "terminate the instance",
                     self.compute.terminate_instance,
                     instance.id,
@@ -577,9 +581,7 @@ class Instance:
         if public is not None:
             self.act(f"delete reserved public IP {public.ip_address}")
             if not self.module.check_mode:
-                oci_common.call(
-                    self.module, "delete the reserved public IP", self.network.delete_public_ip, public.id
-                )
+                self.call("delete the reserved public IP", self.network.delete_public_ip, public.id)
         return self.result
 
 

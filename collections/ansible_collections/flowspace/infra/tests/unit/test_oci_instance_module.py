@@ -2,6 +2,7 @@
 re-run that writes nothing, check mode, the Always Free ceiling, capacity and limits,
 resizing, the reserved address, teardown, and input refused before any request."""
 
+import oci
 import pytest
 
 from ansible_collections.flowspace.infra.plugins.modules import oci_instance, oci_network
@@ -245,3 +246,27 @@ def test_the_edges_of_the_input_rules_are_accepted(oci_api, instance) -> None:
     assert top["exit_code"] == 0, top
     wide = instance(ocpus=1, memory_in_gbs=64, accept_charges=True, check_mode=True)
     assert wide["exit_code"] == 0, wide
+
+
+@pytest.mark.parametrize(("status", "message", "capacity"), [
+    (500, "Out of host capacity.", True), (500, "out of HOST capacity for shape", True),
+    (400, "Shape VM.Standard.A1.Flex not found in AD-2", True), (404, "shape not found", True),
+    (401, "shape not found", False), (400, "Shape missing", False), (400, "image not found", False),
+    (500, "Internal error", False)])
+def test_what_counts_as_no_capacity(status, message, capacity) -> None:
+    error = oci.exceptions.ServiceError(status, "Code", {}, message)
+    assert oci_instance.is_capacity_error(error) is capacity
+
+
+@pytest.mark.parametrize(("fault", "doing"), [
+    ({"method": "DELETE", "path": "/instances/"}, "terminate the instance"),
+    ({"method": "DELETE", "path": "/publicIps/"}, "delete the reserved public IP"),
+])
+def test_a_failed_teardown_step_is_named_and_keeps_what_it_did(oci_api, instance, fault, doing) -> None:
+    instance()
+    oci_api.inject({**fault, "status": 409, "code": "Conflict", "message": "busy"})
+    failed = instance(state="absent")
+    assert failed["exit_code"] == 1
+    assert failed["msg"] == f"{doing}: Oracle answered 409 Conflict: busy"
+    if doing.startswith("delete"):
+        assert failed["changed"] is True and failed["actions"][0].startswith("terminate flowspace-1")

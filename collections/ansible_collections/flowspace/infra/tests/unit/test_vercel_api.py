@@ -16,10 +16,12 @@ class FakeModule:
 
 def scripted(monkeypatch, answers):
     """fetch_url answering from a list of (status, body, headers); records the URLs asked."""
-    asked = []
+    asked, sent = [], []
+    scripted.sent = sent
 
     def fake_fetch(module, url, data=None, headers=None, method=None, timeout=None):
         asked.append((method, url, headers.get("Authorization")))
+        sent.append(json.loads(data) if data else None)
         status, body, extra = answers.pop(0)
         info = {"status": status, "msg": "fake", **extra}
         if 200 <= status < 300:
@@ -180,3 +182,28 @@ def test_scope_and_query_are_sent_and_empty_values_left_out(monkeypatch) -> None
         ("https://api.test/v9/x?slug=acme&a=1", "Bearer t"), ("https://api.test/v9/y", "Bearer t"),
         ("https://api.test/v9/z?slug=acme", None)]
     assert client.requests == [("GET", "/v9/x"), ("GET", "/v9/y"), ("GET", "/v9/z")]
+
+
+def test_deployments_are_asked_for_as_vercel_documents_them(monkeypatch) -> None:
+    asked = scripted(monkeypatch, [(200, {"deployments": [{"uid": "d1"}, {"uid": "d0"}]}, {}),
+                                   (200, {}, {}), (200, {"deployments": [{"uid": "d1"}]}, {}), (200, {}, {}),
+                                   (200, {"id": "d2"}, {}), (200, {"id": "d3"}, {}), (200, {"id": "d1"}, {})])
+    client = vercel_api.VercelClient(FakeModule(team_id=None))
+    assert client.latest_deployment("prj") == {"uid": "d1"}
+    assert client.latest_deployment("prj", "preview") is None
+    assert client.recent_deployments("prj", limit=5) == [{"uid": "d1"}]
+    assert client.recent_deployments("prj") == []
+    assert client.redeploy({"uid": "d1"}, "app", meta={"flowspaceRedeploy": "1"}) == {"id": "d2"}
+    assert client.redeploy({"id": "d1"}, "app", "preview") == {"id": "d3"}
+    assert client.deployment("d1") == {"id": "d1"}
+    assert [(method, url) for method, url, _auth in asked] == [
+        ("GET", "https://api.test/v6/deployments?projectId=prj&target=production&state=READY&limit=1"),
+        ("GET", "https://api.test/v6/deployments?projectId=prj&target=preview&state=READY&limit=1"),
+        ("GET", "https://api.test/v6/deployments?projectId=prj&target=production&limit=5"),
+        ("GET", "https://api.test/v6/deployments?projectId=prj&target=production&limit=20"),
+        ("POST", "https://api.test/v13/deployments?forceNew=1"),
+        ("POST", "https://api.test/v13/deployments?forceNew=1"),
+        ("GET", "https://api.test/v13/deployments/d1")]
+    assert scripted.sent[4:6] == [
+        {"deploymentId": "d1", "name": "app", "target": "production", "meta": {"flowspaceRedeploy": "1"}},
+        {"deploymentId": "d1", "name": "app", "target": "preview"}]
