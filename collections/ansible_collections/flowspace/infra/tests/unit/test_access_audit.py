@@ -148,3 +148,39 @@ def test_an_ipv4_mapped_listener_is_named_by_its_ipv4_address(tmp_path) -> None:
             "   1: 0000000000000000FFFF00000100007F:0CEB 00000000000000000000000000000000:0000 0A\n"
             "   2: short line\n")
     assert [f["what"] for f in run(tmp_path, **{"/proc/net/tcp6": tcp6})] == ["tcp/3306 listens on 10.0.0.10"]
+
+
+def test_each_kind_of_finding_is_reported_whole(tmp_path, run_module) -> None:
+    files = {**BASE,
+             "/etc/sudoers": "root ALL=(ALL:ALL) ALL\n#includedir /etc/sudoers.d # where\n",
+             "/etc/sudoers.d/zz": "ghost ALL=(ALL) ALL # comment\n",
+             "/etc/sudoers.d/not-a-file": None,
+             "/etc/passwd": (BASE["/etc/passwd"]
+                             + "toor:x:0:0::/root:/bin/sh\nshort:x:0\nzero:x:1:0::/:/bin/sh\n"),
+             "/etc/shadow": BASE["/etc/shadow"] + "open::19000:0:99999:7:::\nx\n",
+             "/proc/net/udp6": ("  sl  local_address remote_address st\n"
+                                "   0: 00000000000000000000000000000000:1F90 "
+                                "00000000000000000000000000000000:0000 07\n")}
+    root = tmp_path / "host"
+    for path, text in files.items():
+        target = root / path.lstrip("/")
+        if text is None:
+            target.mkdir(parents=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(text.encode() + (b"\xff\n" if path == "/etc/shadow" else b""))
+    params = {**PARAMS, "sudo_principals": ["%sudo", "ubuntu"], "root": str(root)}
+    assert audit(params) == [
+        {"kind": "sudo", "what": "ghost ALL=(ALL) ALL", "where": "/etc/sudoers.d/zz"},
+        {"kind": "uid0", "what": "toor has UID 0", "where": "/etc/passwd"},
+        {"kind": "password", "what": "open has no password at all", "where": "/etc/shadow",
+         "account": "open"},
+        {"kind": "port", "what": "udp/8080 listens on ::", "where": "/proc/net"}]
+    result = run_module(access_audit, params)
+    assert result["sudoers_files"] == ["/etc/sudoers.d/zz"] and result["password_accounts"] == ["open"]
+    assert result["findings"][2] == {"kind": "password", "what": "open has no password at all",
+                                     "where": "/etc/shadow"}
+
+
+def test_a_host_without_the_files_has_no_findings(tmp_path) -> None:
+    assert audit({**PARAMS, "root": str(tmp_path)}) == []
