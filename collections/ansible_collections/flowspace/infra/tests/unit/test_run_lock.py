@@ -199,3 +199,32 @@ def test_a_record_without_playbook_or_times_is_still_described(tmp_path) -> None
     assert run_lock.describe({}) == (
         "held by ? (run ?) since 1970-01-01 00:00:00 UTC, last active 1970-01-01 00:00:00 UTC")
     assert run_lock.when(90061) == "1970-01-02 01:01:01 UTC"
+
+
+def test_the_lock_file_helpers(tmp_path) -> None:
+    path = str(tmp_path / "deep" / "run" / "converge.lock")
+    assert run_lock.read(path) is None
+    assert run_lock.write_new(path, {"run_id": "a"}) is True
+    assert (tmp_path / "deep" / "run").stat().st_mode & 0o777 == 0o755
+    assert (tmp_path / "deep" / "run" / "converge.lock").stat().st_mode & 0o777 == 0o644
+    assert run_lock.write_new(path, {"run_id": "b"}) is False
+    assert run_lock.read(path) == {"run_id": "a"}
+    run_lock.refresh(path, {"run_id": "a", "refreshed": 5})
+    assert run_lock.read(path) == {"run_id": "a", "refreshed": 5}
+    assert [p.name for p in (tmp_path / "deep" / "run").iterdir()] == ["converge.lock"], "no temporary left"
+    (tmp_path / "deep" / "run" / "converge.lock").write_text("{half")
+    mtime = (tmp_path / "deep" / "run" / "converge.lock").stat().st_mtime
+    assert run_lock.read(path) == {"run_id": "?", "holder": "unreadable lock file", "since": mtime,
+                                   "refreshed": mtime}
+
+
+def test_a_stale_lock_is_moved_aside_only_when_it_is_the_one_seen(tmp_path) -> None:
+    path = str(tmp_path / "converge.lock")
+    run_lock.write_new(path, {"run_id": "dead"})
+    assert run_lock.take_over(path, {"run_id": "dead"}) is True
+    assert list(tmp_path.iterdir()) == []
+    assert run_lock.take_over(path, {"run_id": "dead"}) is True, "gone meanwhile: free"
+    run_lock.write_new(path, {"run_id": "fresh"})
+    assert run_lock.take_over(path, {"run_id": "dead"}) is False
+    assert [p.name for p in tmp_path.iterdir()] == ["converge.lock"]
+    assert run_lock.read(path) == {"run_id": "fresh"}, "another run's fresh lock is put back"
