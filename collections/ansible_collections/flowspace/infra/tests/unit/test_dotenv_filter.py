@@ -87,3 +87,23 @@ def test_a_value_no_quoting_can_carry_is_refused_by_name(value) -> None:
 
 def test_a_newline_is_written_as_a_real_line_break_in_single_quotes() -> None:
     assert to_dotenv({"N": "a\nb"}) == "N='a\nb'\n"
+
+
+def test_each_refusal_is_worded_whole() -> None:
+    for call, message in (
+        (lambda: to_dotenv(["A"]), "to_dotenv expects a dict, got list"),
+        (lambda: to_dotenv({"1A": "x"}), "to_dotenv: '1A' is not an environment variable name"),
+        (lambda: from_dotenv(None), "from_dotenv expects a string, got NoneType"),
+        (lambda: to_dotenv({"A": "'`\"\\n"}),
+         "to_dotenv: the value of A cannot be quoted so that Next.js reads it back unchanged (it holds ' "
+         "and ` and either \" or a backslash-n/r sequence, or a carriage return with \" or such a "
+         "sequence); change the value"),
+    ):
+        with pytest.raises(AnsibleFilterError) as refused:
+            call()
+        assert str(refused.value) == message
+
+
+def test_an_empty_file_and_windows_line_ends() -> None:
+    assert to_dotenv({}) == ""
+    assert from_dotenv("A=1\r\nB='two'\rC=`three`\n") == {"A": "1", "B": "two", "C": "three"}

@@ -170,3 +170,12 @@ def test_the_team_scope_goes_with_every_api_request(vercel, deploy) -> None:
     assert {r["query"].get("teamId") for r in vercel.requests()} == {"team_1"}
     other = deploy(project="teamed", team_id="team_2")
     assert other["exit_code"] == 1 and "Vercel has no project 'teamed'" in other["msg"]
+
+
+def test_project_info_failures_carry_vercels_status_and_code(vercel, run_module) -> None:
+    missing = run_module(vercel_project_info, vercel.connection(project="nope"))
+    assert (missing["status"], missing["code"]) == (404, "not_found")
+    refused = run_module(vercel_project_info, vercel.connection(token="wrong"))
+    assert (refused["status"], refused["code"]) == (403, "forbidden")
+    wrong_url = run_module(vercel_project_info, vercel.connection(api_url=vercel.base_url + "/x"))
+    assert "check api_url" in wrong_url["msg"], "the client is asked whether the URL is Vercel's"
