@@ -3,7 +3,11 @@
 from pathlib import Path
 
 from ansible_collections.flowspace.infra.plugins.modules import config_overrides
-from ansible_collections.flowspace.infra.plugins.modules.config_overrides import keys_of, overrides
+from ansible_collections.flowspace.infra.plugins.modules.config_overrides import (
+    keys_of,
+    overrides,
+    settings_of,
+)
 
 
 def drop_ins(directory: Path, files: dict) -> Path:
@@ -117,4 +121,34 @@ def test_the_module_removes_what_overrides_and_reports_it(tmp_path, run_module) 
     reported = run_module(config_overrides, {**args, "state": "present"})
     assert reported["changed"] is False and reported["overrides"] == [
         {"path": str(etc / "zz-quiet.conf"), "keys": ["Storage"]}]
+    assert reported["diff"] == []
+    assert reported["warnings"][0].endswith("of " + str(etc / "50-base-hardening.conf"))
     assert (etc / "zz-quiet.conf").exists()
+
+
+def test_settings_are_read_with_their_values_as_each_service_writes_them() -> None:
+    text = ("# c\n; c\n// c\n[Journal]\nStorage = Persistent\nMaxUse=1G  2G\n[ bad\n"
+            "APT::Periodic::Unattended-Upgrade \"1\";\nPort 22\n")
+    assert settings_of(text) == {"Storage": "Persistent", "MaxUse": "1G 2G",
+                                 "APT::Periodic::Unattended-Upgrade": '"1"', "Port": "22"}
+    assert settings_of(text, ignore_case=True)["storage"] == "persistent"
+    assert settings_of("[sshd]\nmaxretry = 5\n[ recidive ]\nmaxretry=1\nx=1\n", sections=True) == {
+        "sshd/maxretry": "5", "recidive/maxretry": "1", "recidive/x": "1"}
+    assert settings_of("top=1\n", sections=True) == {"/top": "1"}
+
+
+def test_a_value_that_differs_only_in_case_overrides_unless_case_is_ignored(tmp_path) -> None:
+    etc = drop_ins(tmp_path / "etc", {"50-base-hardening.conf": "Storage=persistent\n",
+                                      "zz-upper.conf": "Storage=Persistent\n"})
+    assert overrides(params(etc / "50-base-hardening.conf", [etc])) == [
+        {"path": str(etc / "zz-upper.conf"), "keys": ["Storage"]}]
+    assert overrides(params(etc / "50-base-hardening.conf", [etc], ignore_case=True)) == []
+
+
+def test_an_unreadable_or_missing_file_sets_nothing(tmp_path) -> None:
+    etc = drop_ins(tmp_path / "etc", {"50-base-hardening.conf": "Storage=persistent\n"})
+    (etc / "zz-dir.conf").mkdir()
+    (etc / "zz-bytes.conf").write_bytes(b"Storage=\xff\n")
+    assert overrides(params(etc / "50-base-hardening.conf", [etc, tmp_path / "missing"])) == [
+        {"path": str(etc / "zz-bytes.conf"), "keys": ["Storage"]}]
+    assert overrides(params(tmp_path / "none.conf", [etc])) == []
