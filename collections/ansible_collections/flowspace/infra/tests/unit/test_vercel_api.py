@@ -207,3 +207,63 @@ def test_deployments_are_asked_for_as_vercel_documents_them(monkeypatch) -> None
     assert scripted.sent[4:6] == [
         {"deploymentId": "d1", "name": "app", "target": "production", "meta": {"flowspaceRedeploy": "1"}},
         {"deploymentId": "d1", "name": "app", "target": "preview"}]
+
+
+def test_variables_are_written_as_vercel_documents_it(monkeypatch) -> None:
+    asked = scripted(monkeypatch, [(200, {"id": "p1"}, {})] + [(200, {}, {})] * 4)
+    client = vercel_api.VercelClient(FakeModule(team_id=None))
+    assert client.project("my app/x") == {"id": "p1"}
+    client.create_env("p1", [{"key": "A"}])
+    client.create_env("p1", {"key": "B"}, upsert=True)
+    client.edit_env("p1", "env1", {"target": ["preview"]})
+    client.delete_envs("p1", ("e1", "e2"))
+    assert [(method, url) for method, url, _auth in asked] == [
+        ("GET", "https://api.test/v9/projects/my%20app%2Fx"),
+        ("POST", "https://api.test/v10/projects/p1/env"),
+        ("POST", "https://api.test/v10/projects/p1/env?upsert=true"),
+        ("PATCH", "https://api.test/v9/projects/p1/env/env1"),
+        ("DELETE", "https://api.test/v1/projects/p1/env")]
+    assert scripted.sent[1:] == [[{"key": "A"}], {"key": "B"}, {"target": ["preview"]}, {"ids": ["e1", "e2"]}]
+
+
+@pytest.mark.parametrize(("answer", "is_vercel"), [((200, {}, {}), True), ((403, {}, {}), True),
+                                                   ((404, {}, {}), False), ((-1, {}, {}), False)])
+def test_whether_the_url_is_a_vercel_api_at_all(monkeypatch, answer, is_vercel) -> None:
+    asked = scripted(monkeypatch, [answer])
+    client = vercel_api.VercelClient(FakeModule(retries=0))
+    assert client.api_answers() is is_vercel
+    assert asked[0][:2] == ("GET", "https://api.test/v2/user"), "the user endpoint, outside any team"
+
+
+def test_a_deploy_hook_is_called_at_its_own_url_then_the_api_is_asked_again(monkeypatch) -> None:
+    asked = scripted(monkeypatch, [(201, {"job": {"id": "j"}}, {}), (200, {}, {})])
+    client = vercel_api.VercelClient(FakeModule())
+    hook = "https://hooks.test//v1/integrations/deploy/prj_1/abc"
+    assert client.call_deploy_hook(hook) == {"job": {"id": "j"}}
+    client.project("p")
+    assert [(method, url, auth) for method, url, auth in asked] == [
+        ("POST", "https://hooks.test/v1/integrations/deploy/prj_1/abc", None),
+        ("GET", "https://api.test/v9/projects/p?teamId=team_1", "Bearer t")]
+    with pytest.raises(vercel_api.VercelError) as refused:
+        client.call_deploy_hook("https://hooks.test/deploy/abc")
+    assert (refused.value.status, refused.value.code, refused.value.message) == (
+        0, "bad_hook_url", "a deploy hook URL contains /v1/integrations/deploy/")
+
+
+@pytest.mark.parametrize(("error", "says"), [
+    (vercel_api.VercelError(403, "forbidden", "no", "GET", "/v9/projects/p"),
+     "Vercel refused the token (403 forbidden): check token and team scope. GET /v9/projects/p: HTTP 403 "
+     "forbidden: no"),
+    (vercel_api.VercelError(404, "not_found", "Project not found", "GET", "/v9/projects/p"),
+     "Vercel has no project 'p' in this scope (404): check project and team_id/team_slug. GET "
+     "/v9/projects/p: HTTP 404 not_found: Project not found"),
+    (vercel_api.VercelError(404, "not_found", None, "GET", "/v9/projects/p"),
+     "/v9/projects/p is not a Vercel API endpoint at this api_url (404 not_found): check api_url "
+     "(Vercel's is https://api.vercel.com). GET /v9/projects/p: HTTP 404 not_found: None"),
+    (vercel_api.VercelError(404, "not_found", "Project not found", "GET", "/v9/projects/p/env/x"),
+     "Vercel API error: GET /v9/projects/p/env/x: HTTP 404 not_found: Project not found"),
+    (vercel_api.VercelError(404, "not_found", "Project not found", "PATCH", "/v9/projects/p"),
+     "Vercel API error: PATCH /v9/projects/p: HTTP 404 not_found: Project not found"),
+])
+def test_errors_are_explained_by_what_they_are_about(error, says) -> None:
+    assert vercel_api.explain(error, "p") == says

@@ -162,3 +162,48 @@ def test_a_failed_replacement_restores_what_was_read() -> None:
         "value": plain["value"], "gitBranch": "feature"}
     sensitive = {k: v for k, v in stored("A").items() if k != "value"} | {"type": "sensitive"}
     assert restore_payload(sensitive, "new")["value"] == "new", "a sensitive value cannot be read back"
+
+
+def test_conflicts_are_worded_whole() -> None:
+    same = plan([want("A")], [stored("A", managed=False)], secret=SECRET)
+    assert same.conflicts == [
+        "A: Vercel already has it for the same targets (id-A for preview, production (not managed by this "
+        "module)); set adopt: true to let the module take it over and overwrite its value, or remove it"]
+    overlapping = plan([want("A")], [stored("A", target=("production",), env_id="id-1"),
+                                     stored("A", target=("preview",), managed=False, env_id="id-2")],
+                       secret=SECRET)
+    assert overlapping.conflicts == [
+        "A: Vercel already has it for overlapping targets (id-1 for production; id-2 for preview (not "
+        "managed by this module)); give it the same targets or remove the other variable"]
+
+
+def test_taking_targets_off_shows_what_stays() -> None:
+    result = plan([{"key": "A", "target": ["production"]}], [stored("A", value="plain-v", type_="plain")],
+                  state="absent", secret=SECRET)
+    assert result.patch == [("id-A", {"target": ["preview"]})]
+    assert result.before == {"A": [{"target": ["preview", "production"], "type": "plain", "comment": "",
+                                    "value": "plain-v"}]}
+    assert result.after == {
+        "A": [{"target": ["preview"], "type": "plain", "comment": "", "value": "plain-v"}]}
+    hidden = plan([{"key": "A", "target": ["production"]}], [stored("A")], state="absent", secret=SECRET)
+    assert hidden.before["A"][0]["value"] == "********"
+    assert hidden.after["A"][0]["value"] == "(unchanged value)"
+
+
+def test_a_variable_is_restored_as_it_was_read() -> None:
+    assert restore_payload({"key": "A", "target": ["production", "preview"], "value": "v"}, "new") == {
+        "key": "A", "type": "encrypted", "target": ["preview", "production"], "comment": "", "value": "v"}
+    assert restore_payload({"key": "S", "type": "sensitive", "target": ["production"], "value": "",
+                            "comment": "c", "gitBranch": "main"}, "new") == {
+        "key": "S", "type": "sensitive", "target": ["production"], "comment": "c", "value": "new",
+        "gitBranch": "main"}
+    assert restore_payload({"key": "P", "type": "plain"}, "new")["value"] == "new"
+
+
+def test_a_sensitive_value_is_judged_by_its_fingerprint_alone() -> None:
+    fp_for_v1 = stored("S", value="v1", type_="plain")
+    as_sensitive = {**fp_for_v1, "type": "sensitive", "value": "v2"}  # what Vercel never returns
+    unchanged = plan([want("S", value="v1", type_="sensitive")], [as_sensitive], secret=SECRET)
+    assert (unchanged.upsert, unchanged.replace, unchanged.updated) == ([], [], [])
+    assert plan([want("S", value="v1")], [{**fp_for_v1, "type": "encrypted", "value": "v2"}],
+                secret=SECRET).upsert, "a readable value is compared as well"
