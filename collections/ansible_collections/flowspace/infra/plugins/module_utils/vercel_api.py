@@ -21,7 +21,8 @@ MAX_RETRY_AFTER = 60
 
 class VercelError(Exception):
     def __init__(self, status, code, message, method="", path="", *, details=None):
-        super().__init__(f"{method} {path}: HTTP {status} {code}: {message}".strip())
+        where = f"{method} {path}".strip()
+        super().__init__((f"{where}: " if where else "") + f"HTTP {status} {code}: {message}")
         self.status, self.code, self.message = status, code, message
         self.method, self.path = method, path
         self.details = details or {}  # the rest of Vercel's error object (e.g. a batch's `failed`)

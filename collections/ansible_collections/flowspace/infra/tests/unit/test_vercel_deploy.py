@@ -101,3 +101,32 @@ def test_a_given_last_change_spares_the_variables_read() -> None:
 def test_the_summary_reads_either_shape() -> None:
     assert vercel_deploy.summary({"uid": "d1", "state": "READY", "url": "u"}) == {
         "id": "d1", "url": "u", "readyState": "READY"}
+
+
+class AskedClient(Client):
+    def recent_deployments(self, project_id, target):
+        self.reads.append(("deployments", project_id, target))
+        return self.deployments
+
+
+def test_the_verdicts_worded_whole_and_their_edges() -> None:
+    # A deployment made in the same millisecond as the change does not count as built after it.
+    same_ms = AskedClient([listed("d1", "READY", 100)], ENVS)
+    assert staleness(Module(), same_ms, "prj", "production") == (
+        "the newest READY production deployment predates the last change to its variables")
+    assert same_ms.reads == ["env", ("deployments", "prj", "production")]
+    assert staleness(Module(), Client([listed("d2", "BUILDING", 100)], ENVS), "p", "production") == (
+        "the project has no READY production deployment built since its variables last changed")
+    owed = Client([listed("d3", "ERROR", 300, ours=True), listed("d5", "CANCELED", 350, ours=True),
+                   listed("d1", "READY", 150)], ENVS)
+    assert staleness(Module(), owed, "p", "production") == (
+        "the redeploy started for an earlier change (d5) ended CANCELED and no production deployment is "
+        "READY since")
+
+
+def test_the_newest_build_on_its_way_is_the_one_waited_for() -> None:
+    client = Client([listed("d2", "QUEUED", 200), listed("d3", "BUILDING", 300), listed("d1", "READY", 50)],
+                    ENVS, "ERROR")
+    assert staleness(Module(), client, "p", "production") == (
+        "the deployment started after the last change ended ERROR")
+    assert "d3" in client.reads and "d2" not in client.reads

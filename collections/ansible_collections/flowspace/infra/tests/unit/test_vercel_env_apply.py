@@ -160,3 +160,27 @@ def test_refusal_reasons_name_each_key_and_explain_a_conflict() -> None:
         {"error": {}}]) == (
         "A: ENV_CONFLICT exists (another variable holds this key for an overlapping target; changed while "
         "this ran?); B: BAD_VALUE too long; ?: None None")
+
+
+def test_what_a_failed_type_change_says_whole() -> None:
+    client = Client(fail_creates=[VercelError(500, "internal", "boom", "POST", "/v10/projects/p/env")],
+                    envs=[OLD])
+    with pytest.raises(vercel_env.ReplaceFailed) as plain:
+        vercel_env.apply(client, "p", Plan(replace=[(OLD, NEW)]), [])
+    assert str(plain.value) == (
+        "A: changing its type from plain to sensitive failed (POST /v10/projects/p/env: HTTP 500 internal: "
+        "boom); the variable was put back as plain with its old value, so nothing was lost; run again to "
+        "retry the change")
+    secret = {**OLD, "type": "sensitive"}
+    secret.pop("value")
+    client = Client(fail_creates=[VercelError(400, "bad", "no")], envs=[secret])
+    with pytest.raises(vercel_env.ReplaceFailed) as sensitive:
+        vercel_env.apply(client, "p", Plan(replace=[(secret, {**NEW, "type": "encrypted"})]), [])
+    assert "put back as sensitive holding the new value, so nothing was lost" in str(sensitive.value)
+    assert [e["value"] for e in client.envs] == ["new"]
+    client = Client(fail_creates=[VercelError(400, "a", "no"), VercelError(400, "b", "again")], envs=[OLD])
+    with pytest.raises(vercel_env.ReplaceFailed) as missing:
+        vercel_env.apply(client, "p", Plan(replace=[(OLD, NEW)]), [])
+    assert str(missing.value) == (
+        "A: changing its type from plain to sensitive failed (HTTP 400 a: no) and putting the old variable "
+        "back failed too (HTTP 400 b: again): A is now MISSING from project 'p'; run again to create it")
