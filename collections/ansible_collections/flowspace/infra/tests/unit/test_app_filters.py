@@ -59,3 +59,18 @@ def test_a_vercel_json_that_is_no_object_is_named() -> None:
     with pytest.raises(AnsibleFilterError) as refused:
         vercel_config_with_csp(["headers"], [])
     assert str(refused.value) == "vercel_config_with_csp: the existing vercel.json is not a JSON object"
+
+
+def test_the_app_environment_refusals_are_worded_whole() -> None:
+    for stack, message in ((["x"], "flowspace_app_env expects a dict, got list"),
+                           ({}, "flowspace_app_env: missing socket_domain, livekit_domain, livekit_api_key, "
+                                "livekit_api_secret")):
+        with pytest.raises(AnsibleFilterError) as refused:
+            flowspace_app_env(stack)
+        assert str(refused.value) == message
+
+
+def test_a_header_without_a_key_is_kept() -> None:
+    existing = {"headers": [{"source": "/(.*)", "headers": [{"value": "no key"}]}]}
+    assert vercel_config_with_csp(existing, [])["headers"][0]["headers"] == [
+        {"value": "no key"}, {"key": "Content-Security-Policy", "value": "connect-src 'self'"}]

@@ -60,3 +60,16 @@ def test_private_rules_open_each_internal_port_once_to_the_subnet() -> None:
     assert oci_private_ingress_rules([], "10.0.0.0/24") == []
     with pytest.raises(AnsibleFilterError, match="cidr 'subnet' is not a CIDR block"):
         oci_private_ingress_rules(internal, "subnet")
+
+
+def test_a_private_rule_whole_and_its_refusal_whole() -> None:
+    udp = {"port": 7882, "protocol": "udp", "purpose": "LiveKit media between nodes", "clients": ["edge"]}
+    assert oci_private_ingress_rules([udp], "10.0.0.0/24") == [
+        {"description": "LiveKit media between nodes", "isStateless": False, "protocol": "17",
+         "source": "10.0.0.0/24", "sourceType": "CIDR_BLOCK",
+         "udpOptions": {"destinationPortRange": {"min": 7882, "max": 7882}}}]
+    with pytest.raises(AnsibleFilterError) as refused:
+        oci_private_ingress_rules([{**udp, "port": 0}], "subnet")
+    assert str(refused.value).startswith("oci_private_ingress_rules: ")
+    said = str(refused.value)
+    assert said.count("; ") == 2 and said.endswith("; cidr 'subnet' is not a CIDR block")

@@ -59,3 +59,18 @@ def test_internal_ports_keep_only_what_another_host_uses() -> None:
     assert private_ports(entries, "edge", HOSTVARS) == [
         {"port": 6379, "protocol": "tcp", "purpose": "redis", "sources": ["10.0.0.3"]}]
     assert private_ports(entries, "socket-a", HOSTVARS)[0]["sources"] == ["10.0.0.2"]
+
+
+def test_the_address_comes_from_the_inventory_else_the_default_route_and_the_refusal_is_whole() -> None:
+    facts = {"h": {"ansible_facts": {"default_ipv4": {"address": "10.0.0.9"}}},
+             "empty": {"ansible_facts": {"default_ipv4": {}}}}
+    assert private_address("h", facts) == "10.0.0.9"
+    with pytest.raises(AnsibleFilterError) as refused:
+        private_address("empty", facts)
+    assert str(refused.value) == (
+        "the private address of empty is unknown: set flowspace_private_address for it, or run with it in "
+        "the play (its facts give the address of its default route)")
+
+
+def test_an_entry_without_clients_is_used_by_nobody_else() -> None:
+    assert internal_ports([{"port": 1, "protocol": "tcp", "purpose": "x"}], "edge") == []
