@@ -241,7 +241,7 @@ def test_a_deploy_hook_is_called_at_its_own_url_then_the_api_is_asked_again(monk
     hook = "https://hooks.test//v1/integrations/deploy/prj_1/abc"
     assert client.call_deploy_hook(hook) == {"job": {"id": "j"}}
     client.project("p")
-    assert [(method, url, auth) for method, url, auth in asked] == [
+    assert asked == [
         ("POST", "https://hooks.test/v1/integrations/deploy/prj_1/abc", None),
         ("GET", "https://api.test/v9/projects/p?teamId=team_1", "Bearer t")]
     with pytest.raises(vercel_api.VercelError) as refused:

@@ -26,7 +26,8 @@ def deploy(vercel, run_module):
 
 @pytest.fixture
 def synced(vercel, run_module):
-    def run(variables=VARIABLES, **options):
+    def run(variables=None, **options):
+        variables = VARIABLES if variables is None else variables
         args = {**vercel.connection(), "variables": variables, "fingerprint_key": "unit-key", **options}
         result = run_module(vercel_env, args)
         assert result["exit_code"] == 0, result

@@ -19,8 +19,9 @@ ENV_PATH = "/v10/projects/flowspace/env"
 def sync(vercel, run_module):
     """SYNC(variables=VARIABLES, check_mode=False, diff=False, **options): one vercel_env run."""
 
-    def run(variables=VARIABLES, check_mode=False, diff=False, **options):
+    def run(variables=None, check_mode=False, diff=False, **options):
         vercel.clear_requests()
+        variables = VARIABLES if variables is None else variables
         args = {**vercel.connection(), "variables": list(variables), "fingerprint_key": "unit-key",
                 "timeout": 5, "retries": 3, **options}
         return run_module(vercel_env, args, check_mode=check_mode, diff=diff)
