@@ -5,6 +5,7 @@ import ipaddress
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.flowspace.infra.plugins.filter.ports import port_declaration_errors
+from ansible_collections.flowspace.infra.plugins.module_utils.cidr import is_cidr_block
 
 DOCUMENTATION = r"""
 name: oci_ingress_rules
@@ -38,7 +39,7 @@ PROTOCOL_NUMBERS = {"tcp": "6", "udp": "17"}
 def oci_ingress_rules(ports, ssh_port=22, source="0.0.0.0/0"):
     errors = port_declaration_errors(ports)
     sources = [source] if isinstance(source, str) else list(source)
-    errors += [f"source {s!r} is not a CIDR block" for s in sources if not is_cidr(s)]
+    errors += [f"source {s!r} is not a CIDR block" for s in sources if not is_cidr_block(s)]
     if errors:
         raise AnsibleFilterError("oci_ingress_rules: " + "; ".join(errors))
     declared = [{"port": int(ssh_port), "protocol": "tcp", "purpose": "SSH"}, *ports]
@@ -61,7 +62,7 @@ def oci_private_ingress_rules(ports, cidr):
                 for entry in ports}
     errors = port_declaration_errors([{"protocol": p, "port": first, "port_end": last, "purpose": purpose}
                                       for p, first, last, purpose in declared])
-    if not is_cidr(cidr):
+    if not is_cidr_block(cidr):
         errors.append(f"cidr {cidr!r} is not a CIDR block")
     if errors:
         raise AnsibleFilterError("oci_private_ingress_rules: " + "; ".join(errors))
@@ -81,14 +82,6 @@ def too_big_rule(cidr):
         return rule("ICMPv6 packet too big (path MTU discovery)", "58", cidr, icmpOptions={"type": 2})
     return rule("ICMP fragmentation needed (path MTU discovery)", "1", cidr,
                 icmpOptions={"type": 3, "code": 4})
-
-
-def is_cidr(text):
-    try:
-        ipaddress.ip_network(text, strict=True)
-    except (TypeError, ValueError):
-        return False
-    return "/" in str(text)
 
 
 class FilterModule:

@@ -109,6 +109,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.flowspace.infra.plugins.module_utils import oci_common
+from ansible_collections.flowspace.infra.plugins.module_utils.cidr import is_cidr_block
 from ansible_collections.flowspace.infra.plugins.module_utils.oci_common import HAS_OCI
 
 if HAS_OCI:
@@ -501,21 +502,10 @@ class Network:
             )
 
 
-def is_ipv4_block(text):
-    """An IPv4 network written with its prefix length, host bits clear (Oracle refuses others)."""
-    if "/" not in text:
-        return False
-    try:
-        ipaddress.IPv4Network(text)
-    except ValueError:
-        return False
-    return True
-
-
 def input_errors(params):
     errors = []
     for name in ("vcn_cidr", "subnet_cidr"):
-        if not is_ipv4_block(params[name]):
+        if not is_cidr_block(params[name], version=4):
             errors.append(
                 f"{name} {params[name]!r} is not an IPv4 CIDR block (address/prefix, e.g. 10.0.0.0/16)"
             )

@@ -4,8 +4,9 @@ one step outside is refused (each case kills a mutant that moves the edge by one
 import pytest
 
 from ansible_collections.flowspace.infra.plugins.filter.caddy import caddy_site_errors
-from ansible_collections.flowspace.infra.plugins.filter.oci import is_cidr, oci_ingress_rules
+from ansible_collections.flowspace.infra.plugins.filter.oci import oci_ingress_rules
 from ansible_collections.flowspace.infra.plugins.filter.ports import port_declaration_errors
+from ansible_collections.flowspace.infra.plugins.module_utils.cidr import is_cidr_block
 from ansible_collections.flowspace.infra.plugins.module_utils.vercel_env_plan import (
     compose_comment,
     fingerprint,
@@ -53,7 +54,12 @@ def test_a_health_uri_is_one_path_caddy_reads_as_one_token(uri, ok) -> None:
                                           ("10.0.0.0", False), ("10.0.0.1/24", False), ("10.0.0.0/33", False),
                                           ("", False), (None, False)])
 def test_a_cidr_block_has_its_prefix_length_and_no_host_bits(text, ok) -> None:
-    assert is_cidr(text) is ok
+    assert is_cidr_block(text) is ok
+
+
+def test_a_cidr_block_of_one_ip_version_is_not_one_of_the_other() -> None:
+    assert is_cidr_block("10.0.0.0/16", version=4) and not is_cidr_block("10.0.0.0/16", version=6)
+    assert is_cidr_block("::/0", version=6) and not is_cidr_block("::/0", version=4)
 
 
 def test_a_source_without_a_prefix_length_is_refused_by_the_security_list() -> None:
