@@ -5,9 +5,6 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from labkit.standins import oci_emulator
 
 
@@ -66,16 +63,9 @@ class OciStandIn:
 
 
 def start(tmp_path: Path, boot=None, halt=None) -> OciStandIn:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private, public = oci_emulator.new_api_key()
     key_file = tmp_path / "oci_api_key.pem"
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
+    key_file.write_bytes(private)
     key_file.chmod(0o600)
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
     server, account = oci_emulator.serve(0, [public], boot=boot, halt=halt)
     return OciStandIn(account["url"], account, key_file, oci_emulator.fingerprint_of(public), server)

@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 REGION = "eu-frankfurt-1"
 REALM = "oc1"
@@ -62,6 +62,18 @@ def not_found(what):
 
 def ocid(kind):
     return f"ocid1.{kind}.{REALM}.{REGION}.{secrets.token_hex(30)}"
+
+
+def new_api_key() -> tuple[bytes, bytes]:
+    """A new API key pair as a user makes one for Oracle: (private PEM, public PEM)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
 
 
 def fingerprint_of(public_pem: bytes) -> str:

@@ -5,24 +5,11 @@ import functools
 import threading
 import time
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from labkit.clients.vercel_client import EmulatorClient
 from labkit.standins import oci_emulator, vercel_emulator
 
-
-@functools.lru_cache(maxsize=1)
-def api_key():
-    """One RSA key for the whole run (making one takes a noticeable moment)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, public
+# One RSA key for the whole run (making one takes a noticeable moment).
+api_key = functools.lru_cache(maxsize=1)(oci_emulator.new_api_key)
 
 
 class OciApi:

@@ -32,27 +32,16 @@ def argument_spec_of(name, monkeypatch):
     return seen
 
 
-def as_documented(spec):
-    """An argument spec in the documentation's terms."""
-    documented = {}
-    for option, settings in spec.items():
+def described(options, nested):
+    """Options (an argument spec, or the documentation's `options`, whose nested options are
+    under NESTED) as the documentation states them."""
+    found = {}
+    for option, settings in options.items():
         entry = {"type": settings.get("type", "str"), "default": settings.get("default"),
                  "required": settings.get("required", False), "choices": settings.get("choices"),
                  "elements": settings.get("elements")}
-        if "options" in settings:
-            entry["suboptions"] = as_documented(settings["options"])
-        documented[option] = entry
-    return documented
-
-
-def from_documentation(options):
-    found = {}
-    for option, doc in options.items():
-        entry = {"type": doc.get("type", "str"), "default": doc.get("default"),
-                 "required": doc.get("required", False), "choices": doc.get("choices"),
-                 "elements": doc.get("elements")}
-        if "suboptions" in doc:
-            entry["suboptions"] = from_documentation(doc["suboptions"])
+        if nested in settings:
+            entry["suboptions"] = described(settings[nested], nested)
         found[option] = entry
     return found
 
@@ -61,7 +50,7 @@ def from_documentation(options):
 def test_the_documentation_matches_the_argument_spec(name, monkeypatch) -> None:
     doc = get_docstring(str(MODULES / f"{name}.py"), fragment_loader, collection_name="flowspace.infra")[0]
     kwargs = argument_spec_of(name, monkeypatch)
-    assert as_documented(kwargs["argument_spec"]) == from_documentation(doc.get("options") or {})
+    assert described(kwargs["argument_spec"], "options") == described(doc.get("options") or {}, "suboptions")
     check_mode = doc.get("attributes", {}).get("check_mode", {}).get("support", "none")
     assert kwargs.get("supports_check_mode", False) == (check_mode != "none"), check_mode
 
