@@ -12,6 +12,7 @@ import pytest
 from ansible.module_utils import basic, urls
 from ansible.module_utils.common import warnings
 from ansible.plugins.loader import init_plugin_loader
+from cryptography.hazmat.primitives import serialization
 
 COLLECTIONS_ROOT = Path(__file__).resolve().parents[5]
 init_plugin_loader([str(COLLECTIONS_ROOT)])
@@ -29,6 +30,28 @@ from ansible_collections.flowspace.infra.plugins.module_utils import oci_common,
 from ansible_collections.flowspace.infra.plugins.modules import oci_instance, vercel_deploy  # noqa: E402
 
 _shared_context = functools.lru_cache(maxsize=None)(urls.make_context)
+
+
+@functools.cache
+def _loaded_key(data, password):
+    return _load_pem_private_key(data, password)
+
+
+_load_pem_private_key = serialization.load_pem_private_key
+
+
+def _load_key_once(data, password, backend=None, **options):  # noqa: ARG001 (the SDK passes a backend)
+    # A key is checked as it loads (~40 ms for RSA); the SDK loads it once per client, and each
+    # OCI module test makes several. Refusals are not cached: they raise again each time.
+    if options:
+        return _load_pem_private_key(data, password, **options)
+    return _loaded_key(bytes(data), password)
+
+
+@pytest.fixture(autouse=True)
+def _keys_load_once(monkeypatch):
+    monkeypatch.setattr(serialization, "load_pem_private_key", _load_key_once)
+    monkeypatch.setattr(oci_common, "load_pem_private_key", _load_key_once)
 
 
 @pytest.fixture
