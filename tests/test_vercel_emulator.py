@@ -176,3 +176,63 @@ def test_a_fault_after_the_fact_applies_the_write_and_loses_its_answer(api) -> N
     with pytest.raises(OSError):
         api.call("POST", path, env("A"))
     assert [e["key"] for e in api.stored_envs(project["id"])] == ["A"]
+
+
+# DNS (Vercel's documented records endpoints)
+
+
+def record(name, value, type_="A", **extra):
+    return {"name": name, "type": type_, "value": value, **extra}
+
+
+def test_dns_records_are_listed_newest_first_in_pages_of_twenty(api) -> None:
+    api.add_domain("example.com")
+    for number in range(25):
+        created = api.call("POST", "/v2/domains/example.com/records", record(f"h{number}", "192.0.2.1"))
+        assert created.status == 200
+    first = api.call("GET", "/v5/domains/example.com/records").body
+    assert len(first["records"]) == 20 and first["records"][0]["name"] == "h24"
+    rest = api.call("GET", f"/v5/domains/example.com/records?until={first['pagination']['next']}").body
+    assert [r["name"] for r in rest["records"]] == [f"h{n}" for n in range(4, -1, -1)]
+    assert rest["pagination"]["next"] is None
+    assert len(api.call("GET", "/v5/domains/example.com/records?limit=100").body["records"]) == 25
+    assert api.call("GET", "/v4/domains/example.com/records").status == 404
+
+
+def test_dns_create_update_delete_answer_as_documented(api) -> None:
+    api.add_domain("example.com")
+    created = api.call("POST", "/v2/domains/example.com/records", record("rtc", "192.0.2.1", ttl=300))
+    assert set(created.body) == {"uid", "updated"}
+    listed = api.call("GET", "/v5/domains/example.com/records").body["records"][0]
+    assert (listed["id"], listed["name"], listed["type"], listed["value"], listed["ttl"]) == (
+        created.body["uid"], "rtc", "A", "192.0.2.1", 300)
+    updated = api.call("PATCH", f"/v1/domains/records/{listed['id']}", {"value": "192.0.2.2"})
+    assert (updated.status, updated.body["recordType"], updated.body["value"]) == (200, "A", "192.0.2.2")
+    assert api.call("DELETE", f"/v2/domains/example.com/records/{listed['id']}").body == {}
+    assert api.call("DELETE", f"/v2/domains/example.com/records/{listed['id']}").status == 404
+
+
+def test_dns_refuses_bad_values_and_a_cname_beside_another_record(api) -> None:
+    api.add_domain("example.com")
+    path = "/v2/domains/example.com/records"
+    assert api.call("POST", path, record("a", "not-an-ip")).body["error"]["code"] == "invalid_value"
+    assert api.call("POST", path, record("a", "192.0.2.1", "AAAA")).status == 400
+    assert api.call("POST", path, record("a", "192.0.2.1", ttl=59)).body["error"]["code"] == "invalid_ttl"
+    assert api.call("POST", path, record("a", "192.0.2.1")).status == 200
+    clash = api.call("POST", path, record("a", "cname.vercel-dns.com", "CNAME"))
+    assert (clash.status, clash.body["error"]["code"]) == (409, "record_conflicts")
+    assert api.call("POST", path, record("b", "cname.vercel-dns.com", "CNAME")).status == 200
+    assert api.call("POST", path, record("b", "192.0.2.1")).status == 409
+    # the same name, type and value twice is allowed, as on Vercel
+    assert api.call("POST", path, record("a", "192.0.2.1")).status == 200
+
+
+def test_dns_domains_are_found_only_in_their_scope_and_tokens_may_lack_dns(api) -> None:
+    api.add_domain("team.example", team_id="team_1", team_slug="acme")
+    assert api.call("GET", "/v5/domains/team.example/records").status == 404
+    assert api.call("GET", "/v5/domains/team.example/records?teamId=team_1").status == 200
+    assert api.call("GET", "/v5/domains/team.example/records?slug=acme").status == 200
+    assert api.call("GET", "/v5/domains/other.example/records").body["error"]["code"] == "not_found"
+    api.deny_dns(TOKEN)
+    denied = api.call("GET", "/v5/domains/team.example/records?teamId=team_1")
+    assert (denied.status, denied.body["error"]["code"]) == (403, "forbidden")

@@ -59,3 +59,17 @@ class EmulatorClient:
 
     def deployments(self, project_id: str) -> list[dict]:
         return self.control("GET", f"deployments?projectId={project_id}")["deployments"]
+
+    def add_domain(self, name: str, **options) -> dict:
+        return self.control("POST", "domains", {"name": name, **options})
+
+    def add_record(self, domain: str, **record) -> dict:
+        """A record put in by hand (as in Vercel's dashboard): name, type, value, ttl, ..."""
+        return self.control("POST", f"records?domain={domain}", record)
+
+    def records(self, domain: str) -> list[dict]:
+        return self.control("GET", f"records?domain={domain}")["records"]
+
+    def deny_dns(self, *tokens: str) -> None:
+        """Tokens whose scope leaves out DNS: Vercel answers 403 on its DNS endpoints."""
+        self.control("POST", "dns-denied-tokens", {"tokens": list(tokens)})

@@ -4,7 +4,7 @@ The real API is unreachable from the test machines; this reproduces its document
 errors included (tests/test_vercel_emulator.py pins it): Bearer auth, team scope, API versions
 per endpoint, env create/upsert with ENV_CONFLICT, sensitive values that are never returned,
 optional pagination, batch delete, deployments that snapshot the production environment at
-creation, deploy hooks.
+creation, deploy hooks, and the DNS records of the account's domains (vercel_dns.py).
 
 Test control lives under /_emulator/ (no auth): seed projects and hooks, inject faults
 (429 with Retry-After, 5xx, slow answers; with "after": true the request is applied first and
@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from labkit.lab import daemons, paths
+from labkit.standins import vercel_dns
 
 TARGETS = {"production", "preview", "development"}
 TYPES = {"encrypted", "sensitive", "plain", "system"}
@@ -72,6 +73,8 @@ class State:
         self.faults = []
         self.page_size = None
         self.build_outcome = "READY"
+        self.domains = {}
+        self.dns_denied_tokens = set()  # tokens whose scope leaves out DNS (403 on its endpoints)
         self.clock = itertools.count(int(time.time() * 1000))
 
     def now(self):
@@ -144,6 +147,7 @@ class Api:
             ("POST", r"/v13/deployments", self.create_deployment),
             ("GET", r"/v13/deployments/([^/]+)", self.get_deployment),
         ]
+        self.dns = vercel_dns.DnsApi(state, ApiError)
 
     def handle(self, method, path, query, body, token):
         hook = re.fullmatch(r"/v1/integrations/deploy/([^/]+)/([^/]+)", path)
@@ -152,10 +156,18 @@ class Api:
         for route_method, pattern, handler in self.routes:
             match = re.fullmatch(pattern, path)
             if match and route_method == method:
-                if token not in self.state.tokens:
-                    raise ApiError(403, "forbidden", "Not authorized", invalidToken=True)
+                self.authorize(token)
                 return handler(match, query, body)
+        for route_method, pattern, handler in self.dns.routes:
+            match = re.fullmatch(pattern, path)
+            if match and route_method == method:
+                self.authorize(token)
+                return handler(match, query, body, token)
         raise not_found()
+
+    def authorize(self, token):
+        if token not in self.state.tokens:
+            raise ApiError(403, "forbidden", "Not authorized", invalidToken=True)
 
     # Projects
 
@@ -387,7 +399,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self._body()
         if url.path.startswith("/_emulator/"):
             with self.state.lock:
-                return self._send(*control(self.state, self.command, url.path, query, body))
+                answer = vercel_dns.control(self.state, self.command, url.path, query, body)
+                return self._send(*(answer or control(self.state, self.command, url.path, query, body)))
         auth = self.headers.get("Authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else None
         with self.state.lock:
