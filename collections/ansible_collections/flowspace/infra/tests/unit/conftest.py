@@ -55,12 +55,14 @@ def _keys_load_once(monkeypatch):
 
 
 @pytest.fixture
-def run_module(capsys, monkeypatch):
+def run_module(capsys, monkeypatch, tmp_path):
     """RUN(module, args, check_mode=False, diff=False): the module's main() as Ansible calls it;
     returns its JSON result with `exit_code` (0, or 1 after fail_json)."""
 
     def run(module, args, check_mode=False, diff=False):
-        payload = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff}
+        # The module's temporary folder is the test's (else each run leaves one in /tmp).
+        payload = {**args, "_ansible_check_mode": check_mode, "_ansible_diff": diff,
+                   "_ansible_tmpdir": str(tmp_path)}
         monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": payload}).encode())
         # One TLS context per settings for the whole test run: Ansible's URL helpers make one per
         # request (loading the CA store, ~80 ms), which would dominate these tests' time.
