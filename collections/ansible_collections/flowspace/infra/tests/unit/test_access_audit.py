@@ -184,3 +184,40 @@ def test_each_kind_of_finding_is_reported_whole(tmp_path, run_module) -> None:
 
 def test_a_host_without_the_files_has_no_findings(tmp_path) -> None:
     assert audit({**PARAMS, "root": str(tmp_path)}) == []
+
+
+def test_lines_skipped_early_do_not_hide_findings_after_them(tmp_path) -> None:
+    tcp = ("  sl  local_address rem_address   st\n"
+           "   0: short\n"
+           "   1: 00000000:0CEA 0B00000A:C350 01 00000000:00000000\n"   # :3306, an established session
+           "   2: 00000000:0CEB 00000000:0000 0A 00000000:00000000\n")  # :3307 LISTEN
+    udp = ("  sl  local_address rem_address   st\n"
+           "   0: 00000000:1000 08080808:0000 07 00000000:00000000\n"   # :4096 towards 8.8.8.8
+           "   1: 00000000:1001 00000000:0000 07 00000000:00000000\n")  # :4097 unconnected
+    sudoers = "Defaults env_reset\nroot ALL=(ALL:ALL) ALL\n#includedir /etc/sudoers.d\n"
+    found = run(tmp_path, **{"/proc/net/tcp": tcp, "/proc/net/udp": udp, "/etc/sudoers": sudoers,
+                             "/etc/sudoers.d/zz": "Defaults !lecture\nghost ALL=(ALL) ALL\n",
+                             "/etc/shadow": "root:*:1::::::\nguest:$6$a$b:1::::::\n",
+                             "/etc/passwd": "root:x:0:0::/root:/bin/sh\ntoor:x:0:0::/:/bin/sh\n"},
+                password_accounts=["root"])
+    assert [f["what"] for f in found] == ["ghost ALL=(ALL) ALL", "toor has UID 0",
+                                          "guest can log in with a password",
+                                          "tcp/3307 listens on 0.0.0.0", "udp/4097 listens on 0.0.0.0"]
+
+
+def test_only_drop_ins_are_listed_for_removal(tmp_path, run_module) -> None:
+    files = {**BASE, "/etc/sudoers": BASE["/etc/sudoers"] + "ghost ALL=(ALL) ALL\n",
+             "/etc/shadow": "root:*:1::::::\nghost:$6$a$b:1::::::\n"}
+    result = run_module(access_audit, {**PARAMS, "root": str(host(tmp_path, files))})
+    assert [f["where"] for f in result["findings"]] == ["/etc/sudoers", "/etc/shadow"]
+    assert result["sudoers_files"] == []
+
+
+def test_a_bare_rule_names_its_first_word() -> None:
+    assert principals("ghost") == ["ghost"]
+    assert principals("ghost  extra words") == ["ghost"]
+
+
+def test_continued_lines_join_whole_and_comments_end_at_the_first_hash() -> None:
+    lines = ["alice ALL=(ALL)\\\n", " NOPASSWD:\\\n", " ALL\n", "bob ALL=(ALL) ALL # one # two\n"]
+    assert logical_lines(lines) == ["alice ALL=(ALL) NOPASSWD: ALL", "bob ALL=(ALL) ALL"]

@@ -228,3 +228,61 @@ def test_a_stale_lock_is_moved_aside_only_when_it_is_the_one_seen(tmp_path) -> N
     assert run_lock.take_over(path, {"run_id": "dead"}) is False
     assert [p.name for p in tmp_path.iterdir()] == ["converge.lock"]
     assert run_lock.read(path) == {"run_id": "fresh"}, "another run's fresh lock is put back"
+
+
+def test_whole_results_with_the_wait_to_a_tenth_of_a_second(tmp_path) -> None:
+    clock = Clock()
+    assert acquire(tmp_path, "run-a", clock) == {"changed": False, "acquired": True, "waited": 0}
+    clock.now += 0.25
+    assert acquire(tmp_path, "run-a", clock) == {"changed": False, "acquired": True, "waited": 0}
+    module = Module(check_mode=True)
+    record = held(tmp_path)
+    assert acquire(tmp_path, "run-b", clock, module) == {"changed": False, "acquired": False,
+                                                         "held_by": record, "waited": 0}
+    with pytest.raises(Failed) as failed:
+        acquire(tmp_path, "run-b", clock, wait=3, poll=1.25)
+    result = failed.value.args[0]
+    assert (result["waited"], result["acquired"], result["held_by"]) == (3.8, False, record)
+
+    def sleep_then_release(seconds):
+        clock.sleep(seconds)
+        run_lock.release(Module(), params(tmp_path, "run-a"))
+
+    taken = run_lock.acquire(Module(), params(tmp_path, "run-b", wait=60, poll=1.25), now=clock,
+                             sleep=sleep_then_release)
+    assert taken == {"changed": False, "acquired": True, "waited": 1.2}
+
+
+def test_a_stale_lock_in_check_mode_is_reported_whole(tmp_path) -> None:
+    clock = Clock()
+    acquire(tmp_path, "run-a", clock)
+    record = held(tmp_path)
+    clock.now += 1801
+    module = Module(check_mode=True)
+    assert acquire(tmp_path, "run-b", clock, module) == {"changed": False, "acquired": False,
+                                                         "held_by": record, "waited": 0}
+    stale = f"the converge lock is stale ({run_lock.describe(record)}): a run takes it over"
+    assert module.warnings == [stale]
+
+
+def test_a_lock_made_by_another_run_after_the_read_is_read_again(tmp_path, monkeypatch) -> None:
+    clock = Clock()
+    write_new = run_lock.write_new
+
+    def another_run_wins_the_race(path, record):
+        monkeypatch.setattr(run_lock, "write_new", write_new)
+        write_new(path, {**record, "run_id": "run-other"})
+        return write_new(path, record)  # False: the other run's file is there now
+
+    monkeypatch.setattr(run_lock, "write_new", another_run_wins_the_race)
+    with pytest.raises(Failed) as failed:
+        acquire(tmp_path, "run-b", clock)
+    assert failed.value.args[0]["held_by"]["run_id"] == "run-other"
+
+
+def test_a_lock_with_no_refresh_time_counts_from_the_epoch(tmp_path) -> None:
+    path = tmp_path / "run" / "converge.lock"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"run_id": "run-a", "holder": "a"}))
+    clock = Clock(start=1800.5)
+    assert acquire(tmp_path, "run-b", clock)["acquired"] is True
