@@ -260,3 +260,23 @@ def test_the_diff_shows_each_variable_whole(vercel, sync) -> None:
     assert (sorted(run["created"]), sorted(run["updated"]), run["deleted"]) == (
         ["BRANCHED"], ["PLAIN", "SECRET"], ["GONE"])
     assert vercel.writes() == []
+
+
+def test_writes_lost_on_every_attempt_end_in_a_bounded_failure_that_lists_them(vercel, sync) -> None:
+    vercel.control("POST", "faults", {"status": 502, "count": 10, "path": ENV_PATH, "method": "POST"})
+    run = sync(retries=1)
+    assert (run["exit_code"], run["status"], run["code"]) == (1, -1, "unsettled")
+    assert run["msg"] == ("Vercel API error: HTTP -1 unsettled: the variables kept changing under the "
+                          "module after 2 attempt(s)")
+    assert run["written"] == [f"POST {ENV_PATH} may have been applied (internal_server_error)"] * 2
+    assert run["changed"] is True
+    assert [r["method"] for r in vercel.requests()] == ["GET", "POST", "GET", "POST", "GET"]
+
+
+def test_a_refusal_after_a_lost_write_keeps_the_list_of_what_may_have_been_applied(vercel, sync) -> None:
+    vercel.control("POST", "faults", [{"status": 502, "count": 1, "path": ENV_PATH, "method": "POST"},
+                                      {"status": 400, "code": "bad_request", "count": 1, "path": ENV_PATH,
+                                       "method": "POST"}])
+    run = sync()
+    assert (run["exit_code"], run["status"], run["code"]) == (1, 400, "bad_request")
+    assert run["written"] == [f"POST {ENV_PATH} may have been applied (internal_server_error)"]

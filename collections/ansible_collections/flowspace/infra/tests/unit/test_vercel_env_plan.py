@@ -207,3 +207,52 @@ def test_a_sensitive_value_is_judged_by_its_fingerprint_alone() -> None:
     assert (unchanged.upsert, unchanged.replace, unchanged.updated) == ([], [], [])
     assert plan([want("S", value="v1")], [{**fp_for_v1, "type": "encrypted", "value": "v2"}],
                 secret=SECRET).upsert, "a readable value is compared as well"
+
+
+def test_a_new_value_moved_off_production_still_needs_a_redeploy() -> None:
+    result = plan([want("A", "v2", target=["preview"])], [stored("A", "v1")], secret=SECRET)
+    assert result.updated == ["A"] and result.redeploy_needed
+    result = plan([want("A", "v2", target=["production", "preview"])],
+                  [stored("A", "v1", target=["preview"])],
+                  secret=SECRET)
+    assert result.redeploy_needed
+
+
+def test_the_diff_notes_say_what_happens_to_the_value() -> None:
+    moved = plan([want("A", target=["production"])], [stored("A")], secret=SECRET)
+    assert moved.after["A"][0]["value"] == "(unchanged value)"
+    new = plan([want("B")], [], secret=SECRET)
+    assert new.after["B"][0]["value"] == "(new value)"
+
+
+def test_when_each_target_last_changed() -> None:
+    envs = [{**stored("A"), "updatedAt": 5, "createdAt": 1},
+            {**stored("B", target=["preview"]), "createdAt": 9},
+            {**stored("C", target=["development"])}]
+    result = plan([], envs, secret=SECRET)
+    assert result.last_change == {"production": 5, "preview": 9, "development": 0}
+    assert plan([], [], secret=SECRET).last_change == {"production": 0, "preview": 0, "development": 0}
+
+
+def test_a_comment_at_the_limit_is_accepted_and_one_over_refused() -> None:
+    room = 500 - len(compose_comment("", "0" * 16)) - 1  # the comment, a space, the marker: 500
+    assert desired_errors([want("A", comment="x" * room)]) == []
+    assert desired_errors([want("A", comment="x" * (room + 1))]) == [
+        "A: comment is longer than Vercel allows with the module's marker"]
+
+
+def test_a_missing_or_unknown_name_is_named() -> None:
+    assert desired_errors([{"value": "v", "target": ["production"], "type": "plain"}]) == [
+        "'' is not a valid variable name (letters, digits, _; not starting with a digit)"]
+    assert desired_errors([want("C", target=["staging", "qa"])]) == [
+        "C: target must be a non-empty list of production, preview, development (unknown: qa, staging)"]
+
+
+def test_an_unmanaged_variable_is_not_adopted_by_default() -> None:
+    result = plan([want("A")], [stored("A", managed=False)], secret=SECRET)
+    assert result.conflicts and not result.changed
+
+
+def test_a_hand_written_comment_without_the_marker_is_kept_whole() -> None:
+    assert split_comment(None) == ("", None)
+    assert split_comment("") == ("", None)
