@@ -59,6 +59,7 @@ def test_a_failed_build_fails_the_redeploy(vercel, synced, deploy) -> None:
     vercel.control("POST", "settings", {"build_outcome": "ERROR"})
     run = deploy()
     assert run["exit_code"] == 1 and "ended ERROR" in run["msg"]
+    assert run["deployment"]["readyState"] == "ERROR" and run["deployment"]["id"].startswith("dpl_")
 
 
 def test_a_build_that_outlasts_the_wait_is_named(vercel, synced, deploy) -> None:
@@ -66,6 +67,7 @@ def test_a_build_that_outlasts_the_wait_is_named(vercel, synced, deploy) -> None
     run = deploy(wait_timeout=0)
     assert run["exit_code"] == 1, run
     assert re.search(r"deployment dpl_\w+ is still (QUEUED|BUILDING) after 0s", run["msg"]), run["msg"]
+    assert run["deployment"]["readyState"] in ("QUEUED", "BUILDING")
 
 
 def test_staleness_drives_only_if_stale(vercel, synced, deploy) -> None:
@@ -180,3 +182,9 @@ def test_project_info_failures_carry_vercels_status_and_code(vercel, run_module)
     assert (refused["status"], refused["code"]) == (403, "forbidden")
     wrong_url = run_module(vercel_project_info, vercel.connection(api_url=vercel.base_url + "/x"))
     assert "check api_url" in wrong_url["msg"], "the client is asked whether the URL is Vercel's"
+
+
+def test_a_deployment_is_dated_by_created_at_else_created() -> None:
+    assert vercel_deploy.created_at({"createdAt": 5, "created": 7}) == 5
+    assert vercel_deploy.created_at({"created": 7}) == 7
+    assert vercel_deploy.created_at({}) == 0
