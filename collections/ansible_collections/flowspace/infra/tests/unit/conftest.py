@@ -24,10 +24,14 @@ if REPOSITORY is not None and str(REPOSITORY) not in sys.path:
     sys.path.append(str(REPOSITORY))
 
 # After the loader and the path: these import the collection and labkit.
-from stand_ins import OciApi, VercelApi, VirtualClock  # noqa: E402
+from stand_ins import DnsServer, OciApi, VercelApi, VirtualClock  # noqa: E402
 
 from ansible_collections.flowspace.infra.plugins.module_utils import oci_common, vercel_api  # noqa: E402
-from ansible_collections.flowspace.infra.plugins.modules import oci_instance, vercel_deploy  # noqa: E402
+from ansible_collections.flowspace.infra.plugins.modules import (  # noqa: E402
+    dns_check,
+    oci_instance,
+    vercel_deploy,
+)
 
 _shared_context = functools.lru_cache(maxsize=None)(urls.make_context)
 
@@ -102,3 +106,14 @@ def vercel(monkeypatch):
         monkeypatch.setattr(module, "time", api.clock)
     yield api
     api.close()
+
+
+@pytest.fixture
+def resolver(monkeypatch):
+    """A DNS resolver's stand-in on a loopback port (`resolver.records`, `resolver.address`);
+    dns_check sleeps on a virtual clock (`resolver.clock.slept`)."""
+    server = DnsServer()
+    server.clock = VirtualClock()
+    monkeypatch.setattr(dns_check, "time", server.clock)
+    yield server
+    server.close()

@@ -1,9 +1,15 @@
 """The API stand-ins of labkit (Oracle's and Vercel's) in this process, for the modules' unit
-tests, and the virtual clock the modules sleep on there."""
+tests, a public DNS resolver's stand-in, and the virtual clock the modules sleep on there."""
 
 import functools
+import socket
 import threading
 import time
+
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
 
 from labkit.clients.vercel_client import EmulatorClient
 from labkit.standins import oci_emulator, vercel_emulator
@@ -112,3 +118,50 @@ class VirtualClock:
 
     def time(self):
         return time.time() + self._offset
+
+
+class DnsServer:
+    """A DNS server on a loopback UDP port answering from `records` ({name: {"A": [...],
+    "AAAA": [...]} or {"CNAME": target}}), NXDOMAIN for other names; `silent` drops questions."""
+
+    def __init__(self, records=None):
+        self.records = records or {}
+        self.silent = False
+        self.questions = []
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.socket.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                data, peer = self.socket.recvfrom(4096)
+            except OSError:
+                return
+            query = dns.message.from_wire(data)
+            question = query.question[0]
+            kind = dns.rdatatype.to_text(question.rdtype)
+            self.questions.append((question.name.to_text(omit_final_dot=True), kind))
+            if not self.silent:
+                self.socket.sendto(self._answer(query).to_wire(), peer)
+
+    def _answer(self, query):
+        response = dns.message.make_response(query)
+        question = query.question[0]
+        name = question.name.to_text(omit_final_dot=True).lower()
+        kind = dns.rdatatype.to_text(question.rdtype)
+        while name in self.records and "CNAME" in self.records[name]:
+            target = self.records[name]["CNAME"]
+            response.answer.append(dns.rrset.from_text(name + ".", 60, "IN", "CNAME", target + "."))
+            name = target
+        if name not in self.records:
+            response.set_rcode(dns.rcode.NXDOMAIN)
+            return response
+        values = self.records[name].get(kind, [])
+        if values:
+            response.answer.append(dns.rrset.from_text_list(name + ".", 60, "IN", kind, values))
+        return response
+
+    def close(self):
+        self.socket.close()
