@@ -6,6 +6,8 @@ keeps working with no new variable); one with a client elsewhere listens on its 
 address: `flowspace_private_address`, else the address of the host's default route.
 """
 
+import ipaddress
+
 from ansible.errors import AnsibleFilterError
 
 DOCUMENTATION = r"""
@@ -48,6 +50,33 @@ def private_address(host, hostvars):
             f"the private address of {host} is unknown: set flowspace_private_address for it, or "
             "run with it in the play (its facts give the address of its default route)")
     return str(address)
+
+
+def public_addresses(hosts, hostvars):
+    """The addresses the world reaches `hosts` at (what their public names must resolve to):
+    each host's `flowspace_public_ipv4`, else its `ansible_host` (the reserved public IP that
+    provision writes), and its `flowspace_public_ipv6` when set."""
+    found = []
+    for host in hosts:
+        if host not in hostvars:
+            raise AnsibleFilterError(f"{host} is not in the inventory")
+        variables = hostvars[host]
+        ipv4 = variables.get("flowspace_public_ipv4") or variables.get("ansible_host") or ""
+        try:
+            found.append(str(ipaddress.IPv4Address(str(ipv4))))
+        except ValueError:
+            raise AnsibleFilterError(
+                f"{host} has no public IPv4 address: its ansible_host is {str(ipv4)!r}; set "
+                "flowspace_public_ipv4 (or ansible_host) to the address its names must resolve to "
+                "(./flowspace provision writes it)") from None
+        ipv6 = variables.get("flowspace_public_ipv6") or ""
+        if ipv6:
+            try:
+                found.append(str(ipaddress.IPv6Address(str(ipv6))))
+            except ValueError:
+                raise AnsibleFilterError(f"flowspace_public_ipv6 of {host} is not an IPv6 address: "
+                                         f"{str(ipv6)!r}") from None
+    return sorted(set(found))
 
 
 def listen_address(host, clients, hostvars):
@@ -97,6 +126,7 @@ class FilterModule:
     def filters(self):
         return {
             "private_address": private_address,
+            "public_addresses": public_addresses,
             "listen_address": listen_address,
             "upstreams": upstreams,
             "client_sources": client_sources,

@@ -53,7 +53,9 @@ def wanted_records(records, zone, state="present"):
             continue
         values, value_errors = addresses(record["values"], record["type"], f"{where}.values")
         errors.extend(value_errors)
-        if state == "present" and not values and not value_errors:
+        # An AAAA with no address means the name has no AAAA (a stack without IPv6): one left
+        # pointing elsewhere would make a CA, which prefers IPv6, validate there.
+        if state == "present" and record["type"] == "A" and not values and not value_errors:
             errors.append(f"{where}: {record['type']} {record['name']} has no address "
                           "(an instance without a public address? use state=absent to remove the record)")
         wanted[key] = values

@@ -44,7 +44,9 @@ options:
       values:
         description:
           - The addresses the name resolves to (IPv4 for A, IPv6 for AAAA).
-          - Empty with O(state=present) is refused (an instance without a public address).
+          - An A record with none is refused (an instance without a public address).
+          - An AAAA record with none means the name must have no AAAA record (a stack without
+            IPv6), so one left pointing elsewhere is deleted.
         type: list
         elements: str
         default: []

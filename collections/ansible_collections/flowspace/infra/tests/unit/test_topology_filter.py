@@ -10,6 +10,7 @@ from ansible_collections.flowspace.infra.plugins.filter.topology import (
     listen_address,
     private_address,
     private_ports,
+    public_addresses,
     upstreams,
 )
 
@@ -74,3 +75,29 @@ def test_the_address_comes_from_the_inventory_else_the_default_route_and_the_ref
 
 def test_an_entry_without_clients_is_used_by_nobody_else() -> None:
     assert internal_ports([{"port": 1, "protocol": "tcp", "purpose": "x"}], "edge") == []
+
+
+def test_the_public_address_is_the_given_one_else_ansible_host_with_ipv6_when_set() -> None:
+    hostvars = {"a1": {"ansible_host": "203.0.113.10"},
+                "lab": {"ansible_host": "127.0.0.1", "flowspace_public_ipv4": "172.17.0.5",
+                        "flowspace_public_ipv6": "2001:DB8::5"}}
+    assert public_addresses(["a1"], hostvars) == ["203.0.113.10"]
+    assert public_addresses(["lab", "a1"], hostvars) == ["172.17.0.5", "2001:db8::5", "203.0.113.10"]
+    assert public_addresses([], hostvars) == []
+
+
+@pytest.mark.parametrize(("variables", "message"), [
+    ({"ansible_host": "a1.example.com"},
+     "a1 has no public IPv4 address: its ansible_host is 'a1.example.com'; set flowspace_public_ipv4 (or "
+     "ansible_host) to the address its names must resolve to (./flowspace provision writes it)"),
+    ({}, "a1 has no public IPv4 address: its ansible_host is ''; set flowspace_public_ipv4 (or "
+         "ansible_host) to the address its names must resolve to (./flowspace provision writes it)"),
+    ({"ansible_host": "203.0.113.10", "flowspace_public_ipv6": "203.0.113.11"},
+     "flowspace_public_ipv6 of a1 is not an IPv6 address: '203.0.113.11'"),
+])
+def test_a_host_without_a_public_address_is_named(variables, message) -> None:
+    with pytest.raises(AnsibleFilterError) as refused:
+        public_addresses(["a1"], {"a1": variables})
+    assert str(refused.value) == message
+    with pytest.raises(AnsibleFilterError, match="^ghost is not in the inventory$"):
+        public_addresses(["ghost"], {})

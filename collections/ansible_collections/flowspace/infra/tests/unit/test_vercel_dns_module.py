@@ -96,6 +96,14 @@ def test_a_wrong_address_is_changed_in_place_and_extra_ones_deleted(vercel, dns)
                                     "socket.example.com. 60 IN A 192.0.2.10\n")
 
 
+def test_an_aaaa_with_no_address_removes_a_stale_one(vercel, dns) -> None:
+    vercel.add_record(ZONE, name="socket", type="AAAA", value="2001:db8::99")
+    run = dns(records=[STACK[0], {"name": "socket.example.com", "type": "AAAA", "values": []}])
+    assert run["actions"] == ["create A socket.example.com 192.0.2.10 (TTL 60)",
+                              "delete AAAA socket.example.com 2001:db8::99"]
+    assert zone(vercel) == [("socket", "A", "192.0.2.10", 60)]
+
+
 def test_a_ttl_drift_is_set_back_and_a_duplicate_removed(vercel, dns) -> None:
     vercel.add_record(ZONE, name="socket", type="A", value="192.0.2.10", ttl=300)
     vercel.add_record(ZONE, name="socket", type="A", value="192.0.2.10", ttl=300)
