@@ -154,6 +154,7 @@ def test_open_websockets_survive_a_config_reload(edge, tmp_path) -> None:
 
 def test_a_site_caddy_rejects_leaves_the_live_config_serving(edge, tmp_path) -> None:
     live = edge.file(CADDYFILE)
+    edge.acme.add_a("broken.caddy.pytest.test", edge.ip)  # past the DNS guard, to Caddy's own check
     broken = {"flowspace_edge_extra_sites": [{
         "domain": "broken.caddy.pytest.test", "upstream": "127.0.0.1:3001",
         "options": {"extra_directives": ["bogus_directive on"]},
@@ -164,6 +165,24 @@ def test_a_site_caddy_rejects_leaves_the_live_config_serving(edge, tmp_path) -> 
     assert "Caddy rejected the Caddyfile" in messages and "bogus_directive" in messages, messages
     assert edge.file(CADDYFILE) == live
     assert edge.get().status == 200
+
+
+def test_a_name_not_pointing_at_the_edge_never_reaches_caddy_or_the_ca(edge, tmp_path) -> None:
+    name = "elsewhere.caddy.pytest.test"
+    edge.acme.add_a(name, "192.0.2.1")
+    live = edge.file(CADDYFILE)
+    orders = edge.acme.orders_for(name)
+    extra = {"flowspace_edge_extra_sites": [{"domain": name, "upstream": "127.0.0.1:3001"}]}
+    run = edge.converge(extra=extra, tmp_path=tmp_path)
+    assert run.returncode != 0
+    messages = " ".join(run.failures.get(edge.host.name, []))
+    assert (f"DNS is not ready: not every name resolves to {edge.ip}: {name} resolves to A 192.0.2.1 "
+            f"through 127.0.0.1:8053; it must resolve to {edge.ip} (the edge)") in messages, messages
+    assert "the sites it already serves keep serving" in messages
+    assert edge.file(CADDYFILE) == live and name not in edge.file(CADDYFILE)
+    assert edge.acme.orders_for(name) == orders == 0, "the CA was asked for a name DNS does not give the edge"
+    assert edge.get().status == 200
+    assert run.changed(edge.host.name) == []
 
 
 # (extra vars, words the error must contain)
