@@ -327,6 +327,10 @@ BAD_INPUT = {
     "malformed admin key": ({"base_hardening_admin_authorized_keys": ["not a key at all"]},
                             "is not an OpenSSH public key line"),
     "Vercel token refused": ({"vercel_token": "not-the-token"}, "403"),
+    "unknown DNS provider": ({"flowspace_dns_provider": "route53"}, 'flowspace_dns_provider="route53"'),
+    "Vercel DNS without its domain": ({"flowspace_dns_provider": "vercel"}, 'flowspace_dns_domain=""'),
+    "edge without a public address": ({"flowspace_public_ipv4": "edge.example"},
+                                      "has no public IPv4 address: its flowspace_public_ipv4 is"),
     "unknown Vercel project": ({"vercel_project": "no-such-project"}, "404"),
 }
 

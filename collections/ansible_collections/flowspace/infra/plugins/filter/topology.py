@@ -61,12 +61,13 @@ def public_addresses(hosts, hostvars):
         if host not in hostvars:
             raise AnsibleFilterError(f"{host} is not in the inventory")
         variables = hostvars[host]
-        ipv4 = variables.get("flowspace_public_ipv4") or variables.get("ansible_host") or ""
+        source = "flowspace_public_ipv4" if variables.get("flowspace_public_ipv4") else "ansible_host"
+        ipv4 = variables.get(source) or ""
         try:
             found.append(str(ipaddress.IPv4Address(str(ipv4))))
         except ValueError:
             raise AnsibleFilterError(
-                f"{host} has no public IPv4 address: its ansible_host is {str(ipv4)!r}; set "
+                f"{host} has no public IPv4 address: its {source} is {str(ipv4)!r}; set "
                 "flowspace_public_ipv4 (or ansible_host) to the address its names must resolve to "
                 "(./flowspace provision writes it)") from None
         ipv6 = variables.get("flowspace_public_ipv6") or ""

@@ -92,6 +92,9 @@ def test_the_public_address_is_the_given_one_else_ansible_host_with_ipv6_when_se
      "ansible_host) to the address its names must resolve to (./flowspace provision writes it)"),
     ({}, "a1 has no public IPv4 address: its ansible_host is ''; set flowspace_public_ipv4 (or "
          "ansible_host) to the address its names must resolve to (./flowspace provision writes it)"),
+    ({"ansible_host": "203.0.113.10", "flowspace_public_ipv4": "edge.example"},
+     "a1 has no public IPv4 address: its flowspace_public_ipv4 is 'edge.example'; set flowspace_public_ipv4 "
+     "(or ansible_host) to the address its names must resolve to (./flowspace provision writes it)"),
     ({"ansible_host": "203.0.113.10", "flowspace_public_ipv6": "203.0.113.11"},
      "flowspace_public_ipv6 of a1 is not an IPv6 address: '203.0.113.11'"),
 ])
