@@ -228,7 +228,8 @@ def wait_for_state(module, doing, get, resource_id, *, states, timeout, result=N
             if error.status == 404 and "TERMINATED" in states:
                 return None
             if error.status not in TRANSIENT or time.monotonic() > deadline:
-                module.fail_json(msg=explain(error, doing), **(result or {}))
+                module.fail_json(msg=explain(error, doing), status=error.status, code=error.code,
+                                 **(result or {}))
             resource = None
         except (oci.exceptions.RequestException, oci.exceptions.ConnectTimeout) as error:
             if time.monotonic() > deadline:

@@ -237,21 +237,26 @@ class Network:
 
     def find(self, doing, lister, suffix, **filters):
         return oci_common.find_managed(
-            self.module, doing, lister, self.name(suffix), self.stack, self.compartment, **filters
+            self.module, doing, lister, self.name(suffix), self.stack, self.compartment, result=self.result,
+            **filters
         )
 
     def _write(self, action, function, *args, **kwargs):
+        # A failure carries what the run did before it (changed, actions); the failed write
+        # itself is named in the message.
+        data = None
+        if not self.module.check_mode:
+            data = oci_common.call(self.module, action, function, *args, result=self.result, **kwargs).data
         self.actions.append(action)
         self.result["changed"] = True
-        if self.module.check_mode:
-            return None
-        return oci_common.call(self.module, action, function, *args, **kwargs).data
+        return data
 
     def _available(self, doing, get, resource):
         if resource is None:
             return None
         return oci_common.wait_for_state(
-            self.module, doing, get, resource.id, states=("AVAILABLE",), timeout=self.params["wait_timeout"]
+            self.module, doing, get, resource.id, states=("AVAILABLE",), timeout=self.params["wait_timeout"],
+            result=self.result,
         )
 
     # -- present ---------------------------------------------------------------------------
@@ -406,7 +411,7 @@ class Network:
             self.diff["before"]["ingress"] = [summary(rule) for rule in live]
             self.diff["after"]["ingress"] = [summary(rule) for rule in target]
             etag = oci_common.call(
-                self.module, "read the security list", self.vn.get_security_list, found.id
+                self.module, "read the security list", self.vn.get_security_list, found.id, result=self.result
             ).headers["etag"]
             self._write(
                 f"set the ingress rules of {found.id} ({len(target)} rules)",
@@ -499,6 +504,7 @@ class Network:
                 resource.id,
                 states=("TERMINATED",),
                 timeout=self.params["wait_timeout"],
+                result=self.result,
             )
 
 

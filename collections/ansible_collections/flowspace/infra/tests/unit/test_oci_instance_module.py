@@ -270,3 +270,21 @@ def test_a_failed_teardown_step_is_named_and_keeps_what_it_did(oci_api, instance
     assert failed["msg"] == f"{doing}: Oracle answered 409 Conflict: busy"
     if doing.startswith("delete"):
         assert failed["changed"] is True and failed["actions"][0].startswith("terminate flowspace-1")
+
+
+@pytest.mark.parametrize(("method", "path", "doing"), [
+    ("GET", "/images$", "look up the image"),
+    ("GET", "/availabilityDomains$", "list the availability domains"),
+    ("GET", "/instances/ocid", "wait for the instance to run"),
+    ("GET", "/vnicAttachments$", "list the instance's VNICs"),
+    ("GET", "/privateIps", "read the VNIC's addresses"),
+    ("POST", "/publicIps$", "reserve a public IP"),
+])
+def test_each_failed_launch_step_is_named_whole(oci_api, instance, method, path, doing) -> None:
+    oci_api.inject({"method": method, "path": path, "status": 409, "code": "Conflict", "message": "busy"})
+    failed = instance()
+    assert failed["exit_code"] == 1, failed
+    expected = (f"{doing}: Oracle answered 409 Conflict: busy", 409, "Conflict")
+    assert (failed["msg"], failed["status"], failed["code"]) == expected
+    launched = any(r["method"] == "POST" and r["path"].endswith("/instances") for r in oci_api.writes())
+    assert failed["changed"] is launched, "a failure after the launch keeps changed"

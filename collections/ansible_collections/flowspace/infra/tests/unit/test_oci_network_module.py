@@ -234,6 +234,9 @@ def test_a_failed_write_names_what_it_was_doing(oci_api, network) -> None:
     failed = network()
     assert failed["exit_code"] == 1
     assert failed["msg"].startswith("create public subnet flowspace-subnet 10.0.0.0/24: Oracle answered 400")
+    assert failed["changed"] is True, "the VCN, gateway, routes and security list were made"
+    assert [a.split(" ")[0] for a in failed["actions"]][:1] == ["create"]
+    assert not any("subnet" in a for a in failed["actions"]), "the refused create is not an action done"
 
 
 @pytest.mark.parametrize(("options", "expected"), [
@@ -253,3 +256,26 @@ def test_bad_input_is_refused_before_any_request(oci_api, network, options, expe
     refused = network(**options)
     assert refused["exit_code"] == 1 and expected in refused["msg"], refused
     assert oci_api.requests() == []
+
+
+@pytest.mark.parametrize(("method", "path", "doing"), [
+    ("GET", "/vcns$", "find the VCN"),
+    ("GET", "/subnets$", "find flowspace-subnet"),
+    ("GET", "/securityLists$", "find flowspace-security"),
+    ("GET", "/routeTables$", "find flowspace-routes"),
+    ("GET", "/internetGateways$", "find flowspace-igw"),
+    ("DELETE", "/subnets/", "delete flowspace-subnet"),
+    ("DELETE", "/vcns/", "delete flowspace-vcn"),
+    ("GET", "/securityLists/ocid", "wait for flowspace-security to go"),
+])
+def test_each_failed_teardown_step_is_named_whole(oci_api, network, method, path, doing) -> None:
+    assert network()["exit_code"] == 0
+    oci_api.inject({"method": method, "path": path, "status": 409, "code": "Conflict", "message": "busy"})
+    failed = network(state="absent")
+    assert failed["exit_code"] == 1, failed
+    assert failed["msg"].startswith(doing) and failed["msg"].endswith(": Oracle answered 409 Conflict: busy")
+    assert (failed["status"], failed["code"]) == (409, "Conflict")
+    deleted = [r["path"].split("/")[-1] for r in oci_api.writes() if r["method"] == "DELETE"
+               and r["status"] == 204]
+    assert failed["changed"] is bool(deleted), deleted
+    assert [a.split("(")[-1].rstrip(")") for a in failed["actions"]] == deleted
