@@ -11,7 +11,7 @@ resources still listed for a while), ETags with `if-match`, `opc-next-page` pagi
 (`{"code": ..., "message": ...}`).
 
 Test control lives under /_emulator/ (unsigned): the request log, faults to inject
-(`{"method", "path", "status", "code", "message", "times", "availability_domain",
+(`{"method", "path", "status", "code", "message", "times", "skip", "availability_domain",
 "display_name"}`: e.g. 500
 InternalError "Out of host capacity." for launches in one availability domain, 429, 400
 LimitExceeded), the seconds a lifecycle transition takes, and the whole state.
@@ -709,6 +709,9 @@ class Handler(BaseHTTPRequestHandler):
             if fault.get("display_name") and body.get("displayName") != fault["display_name"]:
                 continue
             if fault.get("times", 1) <= 0:
+                continue
+            if fault.get("skip", 0) > 0:  # let the first matching requests through
+                fault["skip"] -= 1
                 continue
             fault["times"] = fault.get("times", 1) - 1
             return {"status": 500, "code": "InternalError", "message": "Internal error", **fault}

@@ -95,16 +95,31 @@ def test_a_resize_is_an_update_in_place(oci_api, instance) -> None:
 
 def test_the_always_free_ceiling_counts_the_other_instances(oci_api, instance) -> None:
     assert instance(ocpus=2, memory_in_gbs=12)["exit_code"] == 0
-    over = instance(name="flowspace-2", ocpus=3, memory_in_gbs=12)
+    over = instance(name="flowspace-2", ocpus=3, memory_in_gbs=16, boot_volume_size_in_gbs=160)
     assert over["exit_code"] == 1
-    assert ("(flowspace-2) exceeds Oracle's Always Free A1 ceiling (ocpus 2 in use + 3 planned > 4 free)"
-            in over["msg"])
+    assert over["msg"] == (
+        "the plan (flowspace-2) exceeds Oracle's Always Free A1 ceiling (ocpus 2 in use + 3 planned > 4 "
+        "free; memory_in_gbs 12 in use + 16 planned > 24 free; block_gbs 50 in use + 160 planned > 200 "
+        "free); "
+        "nothing was created. Lower ocpus/memory_in_gbs/boot_volume_size_in_gbs or set accept_charges=true")
     assert over["in_use"] == {"ocpus": 2.0, "memory_in_gbs": 12.0, "block_gbs": 50}
+    assert over["planned"] == {"ocpus": 3, "memory_in_gbs": 16, "block_gbs": 160}
+    assert (over["changed"], over["actions"]) == (False, [])
     assert oci_api.writes() == []
     fits = instance(name="flowspace-2", ocpus=2, memory_in_gbs=12)
     assert fits["exit_code"] == 0 and fits["changed"] is True, fits
     paid = instance(name="flowspace-3", ocpus=1, memory_in_gbs=6, accept_charges=True)
     assert paid["exit_code"] == 0, paid
+
+
+def test_a_failed_list_of_the_compartment_is_named(oci_api, instance) -> None:
+    assert instance(ocpus=2, memory_in_gbs=12)["exit_code"] == 0
+    # The first list finds the instance by name; the second is the ceiling's.
+    oci_api.inject({"method": "GET", "path": "/instances$", "status": 409, "code": "Conflict",
+                    "message": "busy", "skip": 1})
+    failed = instance(name="flowspace-2", ocpus=2, memory_in_gbs=12)
+    assert (failed["exit_code"], failed["changed"]) == (1, False)
+    assert failed["msg"] == "list the compartment's instances: Oracle answered 409 Conflict: busy"
 
 
 def test_a_plan_is_checked_whole_before_the_first_write(oci_api, instance) -> None:
