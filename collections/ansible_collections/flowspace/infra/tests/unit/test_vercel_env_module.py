@@ -280,3 +280,22 @@ def test_a_refusal_after_a_lost_write_keeps_the_list_of_what_may_have_been_appli
     run = sync()
     assert (run["exit_code"], run["status"], run["code"]) == (1, 400, "bad_request")
     assert run["written"] == [f"POST {ENV_PATH} may have been applied (internal_server_error)"]
+
+
+def test_each_failure_carries_what_a_play_reads(vercel, sync) -> None:
+    refused = sync(token="wrong")
+    assert {k: refused[k] for k in ("status", "code", "requests", "exit_code")} == {
+        "status": 403, "code": "forbidden", "requests": 1, "exit_code": 1}
+    assert refused.get("changed", False) is False
+    by_hand(vercel, "LIVEKIT_URL", ["production"])
+    conflict = sync()
+    assert (conflict["requests"], conflict.get("changed", False)) == (1, False)
+    assert "status" not in conflict
+
+
+def test_a_refused_type_change_says_it_changed_and_how_many_requests(vercel, sync) -> None:
+    plain = [{"key": "FLAG", "value": "flag-value-1", "type": "plain", "target": ["production"]}]
+    sync(plain)
+    vercel.control("POST", "faults", {"status": 500, "count": 1, "method": "POST", "path": ENV_PATH})
+    run = sync([{**plain[0], "type": "sensitive"}])
+    assert (run["changed"], run["requests"]) == (True, len(vercel.requests()))
