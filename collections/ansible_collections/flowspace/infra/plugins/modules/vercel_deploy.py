@@ -206,6 +206,13 @@ def main():
         required_if=[("only_if_stale", True, ("project",))],
     )
     params = module.params
+    # Ansible's rules above see a key given as null as given: the same rules for empty values.
+    if not (params["project"] or params["hook_url"]):
+        module.fail_json(msg="one of the following is required: project, hook_url")
+    if params["project"] and not params["token"]:
+        module.fail_json(msg="missing parameter(s) required by 'project': token")
+    if params["only_if_stale"] and not params["project"]:
+        module.fail_json(msg="only_if_stale is True but all of the following are missing: project")
     client = VercelClient(module)
     result = {}
     try:

@@ -132,7 +132,8 @@ def test_a_project_never_deployed_is_explained(vercel, deploy) -> None:
     vercel.add_project("empty", deployed=False)
     run = deploy(project="empty")
     assert run["exit_code"] == 1, run
-    assert "has no READY production deployment" in run["msg"] or "no project" not in run["msg"]
+    assert run["msg"] == ("project 'empty' has no READY production deployment to redeploy; deploy it once "
+                          "(git push or `vercel deploy --prod`)")
 
 
 def test_bad_token_and_unknown_project_are_named(vercel, deploy) -> None:
@@ -188,3 +189,49 @@ def test_a_deployment_is_dated_by_created_at_else_created() -> None:
     assert vercel_deploy.created_at({"createdAt": 5, "created": 7}) == 5
     assert vercel_deploy.created_at({"created": 7}) == 7
     assert vercel_deploy.created_at({}) == 0
+
+
+def test_a_redeploy_is_stamped_and_reported_whole(vercel, synced, deploy) -> None:
+    synced()
+    run = deploy()
+    assert (run["exit_code"], run["changed"]) == (0, True), run
+    assert set(run["deployment"]) == {"id", "url", "readyState"}
+    assert run["deployment"]["readyState"] == "READY"
+    newest = max(vercel.deployments(vercel.project["id"]), key=lambda d: d["created"])
+    assert (newest["uid"], newest["target"]) == (run["deployment"]["id"], "production")
+    assert newest["name"] == "flowspace"
+    assert newest["meta"]["flowspaceRedeploy"] == "1"
+    assert "warnings" not in run, "the token is declared secret (no_log)"
+
+
+def test_check_mode_says_what_it_would_do_and_writes_nothing(vercel, synced, deploy) -> None:
+    synced()
+    run = deploy(check_mode=True)
+    assert (run["exit_code"], run["changed"], run["msg"]) == (0, True, "would start a new deployment")
+    assert vercel.writes() == []
+
+
+def test_a_hook_answer_is_returned_whole(vercel, deploy) -> None:
+    vercel.control("POST", "hooks", {"project_id": vercel.project["id"], "hook_id": "deploy-hook"})
+    hook = f"{vercel.base_url}/v1/integrations/deploy/{vercel.project['id']}/deploy-hook"
+    run = deploy(project=None, token=None, hook_url=hook)
+    assert run["job"]["id"].startswith("dpl_") and run["job"]["state"] == "PENDING"
+    assert hook not in str(run), "the hook URL is a secret"
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"project": None}, "one of the following is required: project, hook_url"),
+    ({"project": ""}, "one of the following is required: project, hook_url"),
+    ({"token": None}, "missing parameter(s) required by 'project': token"),
+    ({"project": None, "only_if_stale": True, "hook_url": "https://api.vercel.com/v1/integrations/deploy/p/h"},
+     "only_if_stale is True but all of the following are missing: project"),
+])
+def test_the_option_rules_are_refused_before_any_request(vercel, deploy, options, message) -> None:
+    run = deploy(**options)
+    assert (run["exit_code"], run["msg"]) == (1, message)
+    assert vercel.requests() == []
+
+
+def test_an_api_failure_carries_vercels_status_and_code(vercel, deploy) -> None:
+    run = deploy(token="wrong")
+    assert (run["exit_code"], run["status"], run["code"]) == (1, 403, "forbidden")
