@@ -3,6 +3,7 @@ booting them (oci_wait_for_ssh: false): the whole plan is checked against the fr
 before anything is made, each host's address follows its own instance when another host's
 fails, and check mode plans an empty compartment."""
 
+import ipaddress
 import json
 from pathlib import Path
 
@@ -71,6 +72,17 @@ def test_each_host_keeps_its_address_when_another_hosts_launch_fails(stack) -> N
     written = yaml.safe_load(two.address_file(HOSTS[0]).read_text())
     assert written["ansible_host"].startswith("203.0.113.")
     assert not two.address_file(HOSTS[1]).exists()
+
+
+def test_an_instance_with_ipv6_records_its_address_for_the_dns_play(stack) -> None:
+    one = stack({HOSTS[0]: 2})
+    run = one.provision("-e", "oci_ipv6=true")
+    assert run.returncode == 0, run.output[-3000:]
+    written = yaml.safe_load(one.address_file(HOSTS[0]).read_text())
+    assert set(written) == {"ansible_host", "flowspace_public_ipv6"}
+    [subnet] = one.oci.state()["subnets"]
+    address = ipaddress.ip_address(written["flowspace_public_ipv6"])
+    assert address.version == 6 and address in ipaddress.ip_network(subnet["ipv6CidrBlock"])
 
 
 def test_a_partial_teardown_forgets_exactly_the_hosts_it_removed(stack) -> None:
