@@ -146,3 +146,34 @@ def test_ssh_sections_without_a_version_are_an_error() -> None:
         ssh_query_sections("== kex\ncurve25519-sha256\n")
     with pytest.raises(AnsibleFilterError, match="no OpenSSH version"):
         ssh_query_sections("== kex\ncurve25519-sha256\n== version\nssh: command not found\n")
+
+
+def test_each_error_is_named_whole_with_its_entry() -> None:
+    long_purpose = "p" * 61
+    errors = port_declaration_errors([
+        "not a dict",
+        {"port": 80, "port_end": 79, "protocol": "tcp", "purpose": "reversed"},
+        {"port": 83, "protocol": "tcp", "purpose": "extra", "source": "x", "zone": "y"},
+        {"port": 84, "protocol": "tcp"},
+        {"port": 85, "protocol": "tcp", "purpose": long_purpose},
+        {"port": 86, "protocol": "tcp", "purpose": "net", "sources": ["10.0.0.1/8"]},
+    ])
+    assert errors == [
+        "entry 0 ('not a dict'): must be a dict with port, protocol and purpose",
+        "entry 1 (tcp/80-79) for reversed: port_end 79 is below port 80",
+        "entry 2 (tcp/83) for extra: unknown key(s) source, zone",
+        "entry 3 (tcp/84): purpose must be 1-60 letters, digits, spaces or .:/_-, got None",
+        f"entry 4 (tcp/85) for {'p' * 60}: purpose must be 1-60 letters, digits, spaces or .:/_-, "
+        f"got {long_purpose!r}",
+        "entry 5 (tcp/86) for net: source '10.0.0.1/8' is not an IPv4 address or network",
+    ]
+
+
+def test_only_valid_entries_are_checked_for_overlaps() -> None:
+    errors = port_declaration_errors([
+        {"port": 5000, "protocol": "icmp", "purpose": "bad protocol"},
+        {"port": 5000, "protocol": "tcp", "purpose": "good"},
+        {"port": 0, "protocol": "tcp", "purpose": "bad port"},
+        {"port": 1, "port_end": 70000, "protocol": "tcp", "purpose": "bad end"},
+    ])
+    assert not any("overlap" in error for error in errors), errors

@@ -73,3 +73,23 @@ def test_a_private_rule_whole_and_its_refusal_whole() -> None:
     assert str(refused.value).startswith("oci_private_ingress_rules: ")
     said = str(refused.value)
     assert said.count("; ") == 2 and said.endswith("; cidr 'subnet' is not a CIDR block")
+
+
+def test_ssh_is_port_22_from_everywhere_by_default_and_path_mtu_rules_are_named() -> None:
+    rules = oci_ingress_rules([])
+    assert [(r["description"], r["protocol"], r["source"]) for r in rules] == [
+        ("SSH", "6", "0.0.0.0/0"), ("ICMP fragmentation needed (path MTU discovery)", "1", "0.0.0.0/0")]
+    assert port_range(rules[0]) == ("6", 22, 22)
+    v6 = oci_ingress_rules([], 22, ["::/0"])
+    assert v6[-1] == {"description": "ICMPv6 packet too big (path MTU discovery)", "isStateless": False,
+                      "protocol": "58", "source": "::/0", "sourceType": "CIDR_BLOCK",
+                      "icmpOptions": {"type": 2}}
+
+
+def test_a_refusal_lists_every_problem() -> None:
+    with pytest.raises(AnsibleFilterError) as refused:
+        oci_ingress_rules([{"port": 0, "protocol": "tcp", "purpose": "zero"},
+                           {"port": 1, "protocol": "icmp", "purpose": "one"}])
+    assert str(refused.value) == (
+        "oci_ingress_rules: entry 0 (tcp/0) for zero: port must be an integer from 1 to 65535, got 0; "
+        "entry 1 (icmp/1) for one: protocol must be tcp or udp, got 'icmp'")
