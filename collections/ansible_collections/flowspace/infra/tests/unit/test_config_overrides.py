@@ -152,3 +152,21 @@ def test_an_unreadable_or_missing_file_sets_nothing(tmp_path) -> None:
     assert overrides(params(etc / "50-base-hardening.conf", [etc, tmp_path / "missing"])) == [
         {"path": str(etc / "zz-bytes.conf"), "keys": ["Storage"]}]
     assert overrides(params(tmp_path / "none.conf", [etc])) == []
+
+
+def test_a_file_that_cannot_be_removed_is_named(tmp_path, run_module, monkeypatch) -> None:
+    managed = "[Journal]\nStorage=persistent\nCompress=yes\n"
+    etc = drop_ins(tmp_path / "etc", {"50-base-hardening.conf": managed,
+                                      "zz-quiet.conf": "[Journal]\nStorage=none\nCompress=no\n"})
+    args = {"managed": str(etc / "50-base-hardening.conf"), "directories": [str(etc)]}
+
+    def refuse(path):
+        raise PermissionError(1, "Operation not permitted", path)
+
+    monkeypatch.setattr(config_overrides.os, "remove", refuse)
+    failed = run_module(config_overrides, args)
+    quiet = str(etc / "zz-quiet.conf")
+    assert failed["exit_code"] == 1
+    assert failed["msg"] == f"cannot remove {quiet}: Operation not permitted"
+    assert failed["overrides"] == [{"path": quiet, "keys": ["Compress", "Storage"]}]
+    assert failed["warnings"][0].startswith(f"{quiet} overrides Compress, Storage of ")
