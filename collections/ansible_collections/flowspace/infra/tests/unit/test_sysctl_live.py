@@ -75,3 +75,24 @@ def test_a_key_on_a_read_only_mount_is_skipped(tmp_path, run_module, monkeypatch
     assert result["skipped"] == {"kernel.kptr_restrict": "read-only file system"}
     assert result["changed_keys"] == ["kernel.sysrq"]
     assert (tmp_path / "kernel" / "kptr_restrict").read_text() == "0\n"
+
+
+def test_a_value_the_kernel_rejects_on_write_is_skipped_and_the_next_key_still_written(
+        tmp_path, run_module, monkeypatch) -> None:
+    make_tree(tmp_path, {"kernel.a_key": "0", "kernel.b_key": "0", "kernel.c_key": "0"})
+    write_value = sysctl_live.write_value
+
+    def kernel_refuses(path, value):
+        if path.endswith("a_key"):
+            raise OSError(22, "Invalid argument")
+        if path.endswith("b_key"):
+            raise OSError(5, "Input/output error")
+        return write_value(path, value)
+
+    monkeypatch.setattr(sysctl_live, "write_value", kernel_refuses)
+    result = run_module({"settings": {"kernel.a_key": 1, "kernel.b_key": 1, "kernel.c_key": "1   2"},
+                         "proc_root": str(tmp_path)})
+    assert result["skipped"] == {"kernel.a_key": "value rejected by the kernel",
+                                 "kernel.b_key": "Input/output error"}
+    assert result["changed_keys"] == ["kernel.c_key"]
+    assert (tmp_path / "kernel" / "c_key").read_text() == "1 2\n"
