@@ -72,3 +72,17 @@ def test_the_query_asks_dpkg_for_bare_names() -> None:
 def test_a_listing_in_another_format_is_refused() -> None:
     with pytest.raises(ValueError, match="not a dpkg-query line"):
         dpkg.parse("nodejs 20.18.1 ii\n")
+
+
+def test_dpkg_is_asked_in_the_c_locale_and_an_odd_answer_is_refused(run_module, monkeypatch) -> None:
+    asked = []
+
+    def answer(self, argv, environ_update=None, **_options):
+        asked.append((argv, environ_update))
+        return 0, "nodejs 20.18.1 ii\n", ""
+
+    monkeypatch.setattr(dpkg.AnsibleModule, "run_command", answer)
+    failed = run_module(dpkg, {"names": ["nodejs=20.*"]})
+    assert asked == [(["dpkg-query", "-W", f"-f={dpkg.QUERY_FORMAT}", "nodejs"], {"LC_ALL": "C"})]
+    assert (failed["exit_code"], failed["msg"]) == (
+        1, "not a dpkg-query line (name, version, status by tabs): 'nodejs 20.18.1 ii'")
