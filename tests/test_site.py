@@ -465,7 +465,8 @@ def test_a_gate_failing_only_through_the_edge_names_the_edge_and_rolls_nothing_b
     after = site.host.exec("sh", "-c", "readlink /usr/local/bin/livekit-server; "
                            "systemctl show -p MainPID --value livekit").stdout
     assert after == before, "LiveKit was left as it was: same version, same process"
-    healed = site.converge()
+    # The edge play alone heals it (site.yml's drift batches prove the whole run does too).
+    healed = run_playbook(site.inventory, "playbooks/edge.yml", "-e", f"@{site.extra}", timeout=600)
     assert healed.returncode == 0, healed.output[-3000:]
     reload = "caddy : Reload Caddy when what it runs is not what the Caddyfile says"
     assert reload in healed.changed(site.name), healed.changed_tasks
@@ -474,9 +475,16 @@ def test_a_gate_failing_only_through_the_edge_names_the_edge_and_rolls_nothing_b
 LOCK = "/run/flowspace/converge.lock"
 
 
+def held_lock(site, *args: str):
+    """site.yml's lock and unlock plays alone (tests/playbooks/held_lock.yml), on the site host."""
+    return run_playbook(site.inventory, "tests/playbooks/held_lock.yml", "-e", f"@{site.extra}", *args,
+                        timeout=300)
+
+
 def test_a_second_converge_waits_for_the_first_then_says_who_holds_the_lock(site) -> None:
     first: dict = {}
-    thread = threading.Thread(target=lambda: first.setdefault("run", site.converge()))
+    holding = ("-e", "held_lock_seconds=30")
+    thread = threading.Thread(target=lambda: first.setdefault("run", held_lock(site, *holding)))
     thread.start()
     try:
         deadline = time.monotonic() + 120
@@ -498,7 +506,7 @@ def test_a_lock_left_by_a_dead_run_is_taken_over(site) -> None:
     stale = {"run_id": "deadrun", "holder": "someone@elsewhere", "holder_pid": 1, "playbook": "site.yml",
              "since": time.time() - 7200, "refreshed": time.time() - 7200}
     site.host.exec("sh", "-c", f"mkdir -p /run/flowspace && echo '{json.dumps(stale)}' > {LOCK}")
-    run = site.converge("-e", "flowspace_lock_wait=2")
+    run = held_lock(site, "-e", "flowspace_lock_wait=2")
     assert run.returncode == 0, run.output[-3000:]
     assert "took over a stale converge lock (held by someone@elsewhere (run deadrun" in run.output
     assert site.host.exec("test", "-e", LOCK, check=False).returncode != 0
