@@ -267,3 +267,43 @@ def test_a_deploy_hook_is_called_at_its_own_url_then_the_api_is_asked_again(monk
 ])
 def test_errors_are_explained_by_what_they_are_about(error, says) -> None:
     assert vercel_api.explain(error, "p") == says
+
+
+def test_every_request_is_json_with_the_timeout_asked_at_the_base_url(monkeypatch) -> None:
+    seen = []
+
+    def fake_fetch(module, url, data=None, headers=None, method=None, timeout=None):
+        seen.append((url, headers, timeout, data))
+        return io.BytesIO(b""), {"status": 204, "msg": "No Content"}
+
+    monkeypatch.setattr(vercel_api, "fetch_url", fake_fetch)
+    client = vercel_api.VercelClient(FakeModule(api_url="https://api.test/", timeout=17, team_id=None))
+    assert client.request("DELETE", "/v1/x") == {}, "an empty answer is an empty object"
+    assert client.request("POST", "/v1/y", body={"a": 1}) == {}
+    [(url, headers, timeout, data), (_url, _headers, _timeout, posted)] = seen
+    assert (url, timeout, data) == ("https://api.test/v1/x", 17, None)
+    assert headers == {"Content-Type": "application/json", "Authorization": "Bearer t"}
+    assert json.loads(posted) == {"a": 1}
+
+
+@pytest.mark.parametrize("status", [300, 500, -1])
+def test_only_2xx_is_success_and_a_write_without_one_is_ambiguous_whole(monkeypatch, status) -> None:
+    def fake_fetch(module, url, data=None, headers=None, method=None, timeout=None):
+        body = json.dumps({"error": {"code": "c", "message": "m", "hint": "h"}, "beside": 1}).encode()
+        return None, {"status": status, "msg": "lost", "body": body}
+
+    monkeypatch.setattr(vercel_api, "fetch_url", fake_fetch)
+    client = vercel_api.VercelClient(FakeModule(retries=0), sleep=lambda s: None)
+    with pytest.raises(vercel_api.VercelError) as raised:
+        client.request("POST", "/v1/things", body={})
+    error = raised.value
+    assert (error.method, error.path) == ("POST", "/v1/things")
+    if status == 300:
+        assert type(error) is vercel_api.VercelError and (error.status, error.code) == (300, "c")
+        return
+    assert isinstance(error, vercel_api.AmbiguousWrite)
+    if status == -1:
+        assert (error.status, error.code, error.message) == (-1, "unreachable", "lost after 1 attempt(s)")
+    else:
+        assert (error.status, error.code, error.message) == (500, "c", "m (gave up after 1 attempt(s))")
+        assert error.details == {"beside": 1, "hint": "h"}
