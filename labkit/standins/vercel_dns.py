@@ -13,6 +13,8 @@ type and value twice is allowed, as Vercel allows it (a client must not create t
 import ipaddress
 import secrets
 
+from labkit.standins.vercel_scope import in_scope, page_of
+
 RECORD_TYPES = {"A", "AAAA", "ALIAS", "CAA", "CNAME", "HTTPS", "MX", "SRV", "TXT", "NS"}
 DEFAULT_PAGE = 20
 MIN_TTL, MAX_TTL = 60, 2147483647
@@ -37,29 +39,19 @@ class DnsApi:
                              f"You don't have permission to manage the DNS records of {domain_name}.")
 
     def domain(self, name, query):
-        scope_id, scope_slug = query.get("teamId"), query.get("slug")
         domain = self.state.domains.get(name.lower())
-        if domain is not None:
-            if domain["teamId"] is None:
-                in_scope = not scope_id and not scope_slug
-            else:
-                in_scope = scope_id == domain["teamId"] or (scope_slug and scope_slug == domain["teamSlug"])
-            if in_scope:
-                return domain
+        if domain is not None and in_scope(domain, query):
+            return domain
         raise self.error(404, "not_found", f"Domain {name} not found")
 
     def list_records(self, match, query, body, token):
         domain = self.domain(match.group(1), query)
         self.check_token(token, domain["name"])
-        records = sorted(domain["records"], key=lambda r: r["createdAt"], reverse=True)
-        if query.get("until"):
-            records = [r for r in records if r["createdAt"] < int(query["until"])]
         try:
             limit = int(query.get("limit") or DEFAULT_PAGE)
         except ValueError:
             raise self.error(400, "bad_request", "Invalid query parameter `limit`.") from None
-        page, rest = records[:limit], records[limit:]
-        pagination = {"count": len(page), "next": page[-1]["createdAt"] if rest else None, "prev": None}
+        page, pagination = page_of(domain["records"], query.get("until"), limit)
         return 200, {"records": [dict(r) for r in page], "pagination": pagination}
 
     def validate(self, record):

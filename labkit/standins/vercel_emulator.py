@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlparse
 
 from labkit.lab import daemons, paths
 from labkit.standins import vercel_dns
+from labkit.standins.vercel_scope import in_scope, page_of
 
 TARGETS = {"production", "preview", "development"}
 TYPES = {"encrypted", "sensitive", "plain", "system"}
@@ -172,14 +173,8 @@ class Api:
     # Projects
 
     def project(self, id_or_name, query):
-        scope_id, scope_slug = query.get("teamId"), query.get("slug")
         for project in self.state.projects.values():
-            if id_or_name not in (project["id"], project["name"]):
-                continue
-            by_slug = scope_slug is not None and scope_slug == project["teamSlug"]
-            in_scope = (project["teamId"] is None and not scope_id and not scope_slug) or (
-                project["teamId"] is not None and (scope_id == project["teamId"] or by_slug))
-            if in_scope:
+            if id_or_name in (project["id"], project["name"]) and in_scope(project, query):
                 return project
         raise not_found("Project not found")
 
@@ -194,14 +189,12 @@ class Api:
     def list_env(self, match, query, body):
         project = self.project(match.group(1), query)
         decrypt = query.get("decrypt") == "true"
-        envs = sorted(self.state.envs[project["id"]], key=lambda env: env["createdAt"], reverse=True)
+        envs = self.state.envs[project["id"]]
         limit = int(query["limit"]) if query.get("limit") else self.state.page_size
         if not limit:
+            envs = sorted(envs, key=lambda env: env["createdAt"], reverse=True)
             return 200, {"envs": [public_env(env, decrypt) for env in envs]}
-        if query.get("until"):
-            envs = [env for env in envs if env["createdAt"] < int(query["until"])]
-        page, rest = envs[:limit], envs[limit:]
-        pagination = {"count": len(page), "next": page[-1]["createdAt"] if rest else None, "prev": None}
+        page, pagination = page_of(envs, query.get("until"), limit)
         return 200, {"envs": [public_env(env, decrypt) for env in page], "pagination": pagination}
 
     def validate_env(self, item):
