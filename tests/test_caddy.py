@@ -202,9 +202,20 @@ BAD_INPUT = {
     "malformed size": (site_defaults(max_body_size="ten megs"), "max_body_size='ten megs'"),
     "public admin API": ({"caddy_admin_listen": "0.0.0.0:2019"}, "caddy_admin_listen=0.0.0.0:2019"),
     "plain-http ACME CA": ({"caddy_acme_ca": "http://acme.test/dir"}, "caddy_acme_ca=http://acme.test/dir"),
-    "download without checksum": ({"caddy_binary_src": "https://example.invalid/caddy"},
+    "download without checksum": ({"caddy_install_method": "binary", "caddy_binary_src": "https://example.invalid/caddy"},
                                   "caddy_binary_sha256"),
-    "local binary with a wrong checksum": ({"caddy_binary_sha256": "0" * 64}, "expected 000000"),
+    "local binary with a wrong checksum": (
+        {"caddy_install_method": "binary", "caddy_binary_sha256": "0" * 64}, "expected 000000"),
+    "build of a caddy the recipe does not pin": ({"caddy_install_method": "build", "caddy_version": "2.12.0"},
+                                                 "must pin caddy v2.12.0 in its go.mod (it pins "
+                                                 "github.com/caddyserver/caddy/v2 v2.11.9)"),
+    "build sha256 that is not one": ({"caddy_build_sha256": {"amd64": "abc", "arm64": "0" * 64}},
+                                     "caddy_build_sha256 must map each architecture to a sha256"),
+    # The build is made (into a folder of the test's own) and refused: the sha256 is checked on
+    # every install, and the host gets nothing it was not pinned to.
+    "build that is not the pinned one": ({"caddy_build_cache_dir": "{TMP}/builds",
+                                          "caddy_build_sha256": {"amd64": "0" * 64, "arm64": "0" * 64}},
+                                         f"but {'0' * 64} is pinned: refusing it"),
     "misspelt variable": ({"caddy_acme_emial": "ops@flowspace.test"}, "caddy_acme_emial"),
     "wrong type": ({"caddy_limit_nofile": "lots"}, "caddy_limit_nofile"),
 }
@@ -213,6 +224,7 @@ BAD_INPUT = {
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))
 def test_bad_input_fails_before_the_host_changes(edge, tmp_path, case: str) -> None:
     extra, expected = BAD_INPUT[case]
+    extra = json.loads(json.dumps(extra).replace("{TMP}", str(tmp_path)))
     live = edge.file(CADDYFILE)
     # The edge play alone: the base play before it has nothing to do on this host.
     run = edge.converge(extra=extra, tmp_path=tmp_path, playbook="playbooks/edge.yml", env=STOPS_EARLY)
@@ -221,3 +233,4 @@ def test_bad_input_fails_before_the_host_changes(edge, tmp_path, case: str) -> N
     assert expected in messages, messages or run.output[-3000:]
     assert run.changed(edge.host.name) == []
     assert edge.file(CADDYFILE) == live
+    assert not list(tmp_path.glob("builds/*")), "a build nobody pinned was kept"

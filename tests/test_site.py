@@ -305,7 +305,8 @@ BAD_INPUT = {
     "TURN domain with a stock caddy package": (
         {"caddy_install_method": "apt_repo"}, "stock packages do not have"),
     "TURN domain with a caddy lacking layer 4": (
-        {"caddy_binary_src": str(binaries.cached("caddy", binaries.CADDY_VERSION))},
+        {"caddy_install_method": "binary",
+         "caddy_binary_src": str(binaries.cached("caddy", binaries.CADDY_VERSION))},
         "no caddy.listeners.layer4"),
     "domain with a scheme": ({"flowspace_livekit_domain": "https://livekit.example"},
                              'flowspace_livekit_domain="https://livekit.example"'),

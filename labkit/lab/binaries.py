@@ -8,8 +8,10 @@ lab builds the same upstream versions from the Go module proxy and caches them b
 
 `caddy` is the stock build (what Caddy's packages hold: the lab's apt repository stand-in packs
 it); `caddy-layer4` adds the layer-4 module (github.com/mholt/caddy-l4) that routes TLS by SNI
-on port 443, for TURN over TLS beside the HTTPS sites. Its module set and every dependency's
-hash are pinned in caddy_layer4/ (go.mod, go.sum): the same recipe builds production's.
+on port 443, for TURN over TLS beside the HTTPS sites. It is production's build: the caddy
+role's recipe (roles/caddy/files/caddy-layer4: every dependency pinned in go.sum), built by the
+collection's rule (module_utils/go_build.py) and held to the sha256 the role pins, into the
+file the role's `build` method looks for; the lab's converges then find it cached.
 """
 
 import os
@@ -24,7 +26,7 @@ from labkit.lab import build_log, go_toolchain, paths
 
 # The caddy the lab and tests install; keep in step with roles/caddy's caddy_version.
 CADDY_VERSION = "2.11.9"
-CADDY_LAYER4 = Path(__file__).with_name("caddy_layer4")  # caddy + caddy-l4, versions in its go.mod
+CADDY_LAYER4 = paths.REPO_ROOT / "roles" / "caddy" / "files" / "caddy-layer4"  # caddy + caddy-l4
 # The livekit-server the lab and tests install; keep in step with roles/livekit's livekit_version.
 # (Later 1.13 releases replace pion modules with forks the Go module proxy does not serve.)
 LIVEKIT_VERSION = "1.13.5"
@@ -84,10 +86,20 @@ def caddy(arch: str | None = None) -> Path:
 
 
 def caddy_layer4(arch: str | None = None) -> Path:
-    """caddy with the layer-4 module, from the pinned recipe in caddy_layer4/."""
+    """caddy with the layer-4 module, as the caddy role's `build` method makes it."""
+    arch = arch or goarch()
     target = cached("caddy-layer4", CADDY_VERSION, arch)
-    return go_build("caddy-layer4", CADDY_VERSION, target, ["build", "-trimpath", "-o", "{OUTPUT}", "."],
-                    cwd=CADDY_LAYER4, arch=arch)
+    rule = paths.load_module_utils("go_build")
+    if rule.is_built(str(target), go_toolchain.pins()["sha256"][arch]):
+        return target
+    print(f"[flowspace] building caddy-layer4 {CADDY_VERSION} for linux/{arch} from the Go module proxy "
+          "(about 3 minutes, once per machine)", file=sys.stderr, flush=True)
+    try:
+        rule.build_pinned(go_toolchain.go, str(CADDY_LAYER4), arch, dest=str(target),
+                          sha256=go_toolchain.pins()["sha256"][arch])
+    except rule.BuildError as err:
+        raise build_log.StepFailed(str(err)) from err
+    return target
 
 
 def livekit_server(arch: str | None = None) -> Path:

@@ -7,23 +7,26 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IMAGES_DIR = REPO_ROOT / "images"
-# The cache folder's rule is the collection's (Ansible and scripts/setup.sh read the same file);
-# loaded by path so that Ansible's own collection loader stays the one that imports the collection.
-_CACHE_DIR_RULE = (REPO_ROOT / "collections" / "ansible_collections" / "flowspace" / "infra"
-                   / "plugins" / "module_utils" / "cache_dir.py")
+# Rules the lab shares with production live in the collection's module_utils (Ansible and
+# scripts/setup.sh read the same files); loaded by path so that Ansible's own collection loader
+# stays the one that imports the collection.
+MODULE_UTILS = (REPO_ROOT / "collections" / "ansible_collections" / "flowspace" / "infra"
+                / "plugins" / "module_utils")
 
 
 @functools.cache
-def _load_cache_dir_rule():
-    spec = importlib.util.spec_from_file_location("flowspace_cache_dir_rule", _CACHE_DIR_RULE)
+def load_module_utils(name: str):
+    """One of the collection's module_utils that import nothing of Ansible's."""
+    spec = importlib.util.spec_from_file_location(f"flowspace_module_utils_{name}",
+                                                  MODULE_UTILS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.flowspace_cache_dir
+    return module
 
 
 def cache_dir() -> Path:
     """Machine-wide, like the Docker images built from it, so fresh clones reuse both."""
-    path = Path(_load_cache_dir_rule()())
+    path = Path(load_module_utils("cache_dir").flowspace_cache_dir())
     path.mkdir(parents=True, exist_ok=True)
     return path
 

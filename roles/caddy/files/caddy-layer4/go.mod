@@ -1,4 +1,4 @@
-module flowspace.lab/caddy-layer4
+module flowspace.infra/caddy-layer4
 
 go 1.26.8
 
