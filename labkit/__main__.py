@@ -1,6 +1,6 @@
 """python -m labkit COMMAND [ARGS]: the lab's one command line.
 
-The lab:      images [FLAVOUR...] | up | down | key | binaries [NAME...] | go-toolchain
+The lab:      images [FLAVOUR...] | up | down | key | binaries [NAME...] | go-toolchain | arm64-sysroot
 Stand-ins:    pebble start|stop|status|add-a DOMAIN IP|issuing-root
               vercel-emulator start|stop|status|serve [--port P] [--token T] [--project NAME]
               oci-emulator serve [--port P] --public-key PEM
@@ -20,6 +20,7 @@ from labkit.lab import build_log, images, lifecycle, paths
 DELEGATED = {
     "binaries": "labkit.lab.binaries",
     "go-toolchain": "labkit.lab.go_toolchain",
+    "arm64-sysroot": "labkit.lab.arm64_sysroot",
     "pebble": "labkit.standins.pebble",
     "vercel-emulator": "labkit.standins.vercel_emulator",
     "oci-emulator": "labkit.standins.oci_emulator",

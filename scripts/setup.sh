@@ -53,6 +53,7 @@ missing_host_packages() {
   have gpg || missing+=(gpg)  # signs the lab's mirror of the upstream apt repositories
   have chromium || missing+=(chromium)  # the browser tests' headless browser
   have certutil || missing+=(libnss3-tools)  # trusts the lab's ACME root in that browser's store
+  have qemu-aarch64-static || missing+=(qemu-user-static)  # runs the A1's arm64 builds once here
   python3_makes_venvs || missing+=(python3-venv)
   echo "${missing[*]}"
 }
@@ -146,6 +147,8 @@ setup_node_projects() {
 # toolchain labkit go-toolchain finds or fetches).
 setup_binaries() {
   "$FLOWSPACE_VENV/bin/python" -m labkit binaries >/dev/null
+  # An arm64 Debian tree, for running the arm64 Node.js under qemu-user in the tests.
+  "$FLOWSPACE_VENV/bin/python" -m labkit arm64-sysroot >/dev/null
 }
 
 setup_all() {
