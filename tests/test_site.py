@@ -329,6 +329,9 @@ BAD_INPUT = {
                             "is not an OpenSSH public key line"),
     "Vercel token refused": ({"vercel_token": "not-the-token"}, "403"),
     "unknown DNS provider": ({"flowspace_dns_provider": "route53"}, 'flowspace_dns_provider="route53"'),
+    "vault fingerprint key that is not the host's": (
+        {"vercel_fingerprint_key": "a-key-from-another-stack"},
+        "vercel_fingerprint_key (the vault's) is not the fingerprint key"),
     "Vercel DNS without its domain": ({"flowspace_dns_provider": "vercel"}, 'flowspace_dns_domain=""'),
     "edge without a public address": ({"flowspace_public_ipv4": "edge.example"},
                                       "has no public IPv4 address: its flowspace_public_ipv4 is"),
@@ -511,3 +514,30 @@ def test_a_lock_left_by_a_dead_run_is_taken_over(site) -> None:
     assert run.returncode == 0, run.output[-3000:]
     assert "took over a stale converge lock (held by someone@elsewhere (run deadrun" in run.output
     assert site.host.exec("test", "-e", LOCK, check=False).returncode != 0
+
+
+def test_a_controller_with_no_state_of_its_own_changes_nothing(site, tmp_path) -> None:
+    """A teammate's new laptop or a CI runner: the repository and the vault, with every
+    credentials and cache folder empty. Every key is found on the host: 0 changed on it, no
+    write to Vercel, no redeploy; and the same when the first controller takes its turn again."""
+    bare = tmp_path / "controller"
+    empty = {"livekit_credentials_dir": str(bare / "credentials" / "livekit"),
+             "socket_server_credentials_dir": str(bare / "credentials" / "socket"),
+             "vercel_credentials_dir": str(bare / "credentials" / "vercel"),
+             "socket_server_build_dir": str(bare / "builds"),
+             "caddy_build_cache_dir": str(bare / "bin")}
+    (tmp_path / "bare.json").write_text(json.dumps(empty))
+    kept = site.host.exec("cat", "/etc/flowspace/vercel-fingerprint-key").stdout.strip()
+    assert len(kept) == 48, "the first deploy keeps the fingerprint key on the host"
+    deployments, stored = len(site.deployments()), site.stored_env()
+    for turn, controller in (("new controller", ["-e", f"@{tmp_path / 'bare.json'}"]), ("first again", [])):
+        site.vercel.clear_requests()
+        run = site.converge(*controller)
+        assert run.returncode == 0, f"{turn}: {run.output[-3000:]}"
+        assert run.changed(site.name) == [], (turn, run.changed_tasks)
+        assert [r for r in site.vercel.requests() if r["method"] != "GET"] == [], turn
+        assert (len(site.deployments()), site.stored_env()) == (deployments, stored), turn
+    assert not (bare / "credentials" / "vercel").exists(), "the key stays on the host, not the controller"
+    assert site.host.exec("stat", "-c", "%a %U", "/etc/flowspace/vercel-fingerprint-key").stdout.split() == [
+        "600", "root"]
+
