@@ -167,3 +167,31 @@ setup_all() {
   FLOWSPACE_LAB_KEY="$("$FLOWSPACE_VENV/bin/python" -m labkit key)"
   export FLOWSPACE_LAB_KEY
 }
+
+# Secrets given as environment variables (a CI runner's repository secrets), for the commands
+# that reach real hosts: the vault password through an executable vault-password file that
+# prints it; the SSH private key and the hosts' known keys in files only this user reads,
+# removed when the command ends. None of them is printed.
+#   FLOWSPACE_VAULT_PASSWORD   the ansible-vault password
+#   FLOWSPACE_SSH_PRIVATE_KEY  the admin's SSH private key (the text of the file)
+#   FLOWSPACE_SSH_KNOWN_HOSTS  known_hosts lines for the stack's hosts (strict host-key checking)
+setup_secrets_from_env() {
+  if [ -n "${FLOWSPACE_VAULT_PASSWORD:-}" ] && [ -z "${ANSIBLE_VAULT_PASSWORD_FILE:-}" ]; then
+    export ANSIBLE_VAULT_PASSWORD_FILE="$FLOWSPACE_ROOT/scripts/vault_password_from_env.sh"
+  fi
+  if [ -z "${FLOWSPACE_SSH_PRIVATE_KEY:-}" ] && [ -z "${FLOWSPACE_SSH_KNOWN_HOSTS:-}" ]; then
+    return 0
+  fi
+  FLOWSPACE_SECRETS_DIR="$(umask 077 && mktemp -d "${TMPDIR:-/tmp}/flowspace-secrets.XXXXXX")"
+  # shellcheck disable=SC2064 # the folder's name now, not at exit
+  trap "rm -rf '$FLOWSPACE_SECRETS_DIR'" EXIT
+  if [ -n "${FLOWSPACE_SSH_PRIVATE_KEY:-}" ]; then
+    printf '%s\n' "$FLOWSPACE_SSH_PRIVATE_KEY" >"$FLOWSPACE_SECRETS_DIR/ssh_key"
+    export ANSIBLE_PRIVATE_KEY_FILE="$FLOWSPACE_SECRETS_DIR/ssh_key"
+  fi
+  if [ -n "${FLOWSPACE_SSH_KNOWN_HOSTS:-}" ]; then
+    printf '%s\n' "$FLOWSPACE_SSH_KNOWN_HOSTS" >"$FLOWSPACE_SECRETS_DIR/known_hosts"
+    export ANSIBLE_SSH_COMMON_ARGS="-o UserKnownHostsFile=$FLOWSPACE_SECRETS_DIR/known_hosts -o StrictHostKeyChecking=yes"
+  fi
+}
+

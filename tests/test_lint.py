@@ -29,6 +29,17 @@ def test_ansible_lint_production_profile() -> None:
     assert result.returncode == 0, tail(result, 120)
 
 
+def test_actionlint() -> None:
+    """The GitHub Actions workflows, as GitHub would read them (actionlint, built from the Go
+    module proxy by the set-up)."""
+    from labkit.lab import binaries  # noqa: PLC0415
+
+    result = run_tool(str(binaries.actionlint()), "-no-color")
+    assert result.returncode == 0, tail(result)
+    assert sorted(p.name for p in (REPO_ROOT / ".github" / "workflows").iterdir()) == [
+        "ci.yml", "drift.yml"]
+
+
 def test_ruff() -> None:
     result = run_tool("ruff", "check", ".")
     assert result.returncode == 0, tail(result)

@@ -6,6 +6,8 @@ being touched and healed by a re-run, and bad input refused by the preflight bef
 changes."""
 
 import json
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -14,9 +16,9 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
-from ansible_run import STOPS_EARLY, run_playbook
+from ansible_run import STOPS_EARLY, run_playbook, write_inventory
 from labkit.checks import stack_check
-from labkit.lab import binaries
+from labkit.lab import binaries, paths
 from site_stack import SiteHost, assert_a_rerun_changes_nothing, assert_users_reach_every_service
 from support import REPO_ROOT
 
@@ -540,4 +542,44 @@ def test_a_controller_with_no_state_of_its_own_changes_nothing(site, tmp_path) -
     assert not (bare / "credentials" / "vercel").exists(), "the key stays on the host, not the controller"
     assert site.host.exec("stat", "-c", "%a %U", "/etc/flowspace/vercel-fingerprint-key").stdout.split() == [
         "600", "root"]
+
+
+def test_the_drift_workflow_runs_as_a_ci_runner_would(site, tmp_path) -> None:
+    """drift.yml's one step, with its secrets only in the environment: the vault password (the
+    Vercel token is vaulted here), the admin's SSH key and the host's known key (strict host-key
+    checking). The verdict lands in the job summary; no secret is printed or left on disk."""
+    vault_password, token = "a-runner-vault-password", json.loads(site.extra.read_text())["vercel_token"]
+    password_file = tmp_path / "password"
+    password_file.write_text(vault_password)
+    vaulted = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "ansible-vault"), "encrypt_string", "--vault-password-file",
+         str(password_file), token, "--name", "vercel_token"],
+        capture_output=True, text=True, check=True).stdout
+    password_file.unlink()
+    (tmp_path / "vault.yml").write_text(vaulted)
+    # The inventory a repository holds: address and user, no key file, no relaxed host checking.
+    inventory = tmp_path / "runner" / "hosts.json"
+    inventory.parent.mkdir()
+    write_inventory(inventory, {site.name: {"ansible_host": "127.0.0.1", "ansible_port": site.host.ssh_port,
+                                            "ansible_user": "ubuntu"}})
+    known = subprocess.run(["ssh-keyscan", "-p", str(site.host.ssh_port), "127.0.0.1"], capture_output=True,
+                           text=True, check=True).stdout
+    private_key = paths.lab_key().read_text()
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "TMPDIR": str(scratch),
+           "FLOWSPACE_VAULT_PASSWORD": vault_password, "FLOWSPACE_SSH_PRIVATE_KEY": private_key,
+           "FLOWSPACE_SSH_KNOWN_HOSTS": known}
+    summary = tmp_path / "summary.md"
+    run = subprocess.run(
+        ["./flowspace", "drift", "-i", str(inventory), "--summary", str(summary), "--",
+         "-e", f"@{site.extra}", "-e", f"@{tmp_path / 'vault.yml'}"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    assert run.stdout.strip().endswith("no drift")
+    assert summary.read_text() == "### Drift: no drift\n\n"
+    for secret in (vault_password, token, private_key.splitlines()[1]):
+        assert secret not in output
+    assert list(scratch.iterdir()) == [], "the key and known hosts are removed when the command ends"
 

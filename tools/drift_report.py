@@ -2,7 +2,10 @@
 ansible-runner, printed as a short table. Exit status 0 when nothing drifted, 1 when something
 did, 2 when the check itself failed — for cron or CI.
 
-    python tools/drift_report.py [-i INVENTORY] [PLAYBOOK] [-- extra ansible-playbook args]
+    python tools/drift_report.py [-i INVENTORY] [--summary FILE] [PLAYBOOK] [-- extra ansible-playbook args]
+
+--summary FILE appends the verdict and the table to FILE as Markdown (a GitHub Actions job's
+$GITHUB_STEP_SUMMARY).
 """
 
 import argparse
@@ -83,24 +86,47 @@ def table(findings: list[Finding]) -> str:
     return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}".rstrip() for r in rows)
 
 
+def markdown(verdict: str, findings: list[Finding]) -> str:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = [f"### Drift: {verdict}", ""]
+    if findings:
+        lines += ["| host | task | what |", "| --- | --- | --- |"]
+        lines += [f"| {cell(f.host)} | {cell(f.task)} | {cell(f.detail)} |" for f in findings]
+    return "\n".join(lines) + "\n"
+
+
+def summarise(path: str | None, verdict: str, findings: list[Finding]) -> None:
+    if path:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(markdown(verdict, findings))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     # None: Ansible's own rule ($ANSIBLE_INVENTORY, else ansible.cfg's), as every command uses.
     parser.add_argument("-i", "--inventory", default=None)
+    parser.add_argument("--summary", metavar="FILE", help="append the verdict and table to FILE as Markdown")
     parser.add_argument("playbook", nargs="?", default=str(REPO_ROOT / "site.yml"))
-    parser.add_argument("extra", nargs=argparse.REMAINDER, help="after --: more ansible-playbook arguments")
-    args = parser.parse_args(argv)
-    extra = args.extra[1:] if args.extra[:1] == ["--"] else args.extra
+    # Split here, not by argparse: with the playbook left out, argparse would take the first
+    # word after -- for it.
+    ours, extra = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
+    parser.epilog = "after --: more ansible-playbook arguments"
+    args = parser.parse_args(ours)
     drifted, failed, rc = check(args.inventory, args.playbook, extra)
     if failed or (rc != 0 and not drifted):
         print(f"the check failed (ansible-playbook exit {rc}):", file=sys.stderr)
         print(table(failed), file=sys.stderr)
+        summarise(args.summary, f"the check failed (ansible-playbook exit {rc})", failed)
         return 2
     if not drifted:
         print("no drift")
+        summarise(args.summary, "no drift", [])
         return 0
     print(f"{len(drifted)} drifted:")
     print(table(drifted))
+    summarise(args.summary, f"{len(drifted)} drifted", drifted)
     return 1
 
 

@@ -4,6 +4,7 @@ Production installs release packages or tarballs; GitHub downloads are unreachab
 lab builds the same upstream versions from the Go module proxy and caches them by version.
 
     python -m labkit binaries caddy-layer4 livekit-server   -> prints the paths of the cached binaries
+    python -m labkit binaries actionlint                    -> the workflows' linter, for this machine
     python -m labkit binaries --arch arm64 caddy-layer4     -> the same, for another architecture
 
 `caddy` is the stock build (what Caddy's packages hold: the lab's apt repository stand-in packs
@@ -30,6 +31,9 @@ CADDY_LAYER4 = paths.REPO_ROOT / "roles" / "caddy" / "files" / "caddy-layer4"  #
 # The livekit-server the lab and tests install; keep in step with roles/livekit's livekit_version.
 # (Later 1.13 releases replace pion modules with forks the Go module proxy does not serve.)
 LIVEKIT_VERSION = "1.13.5"
+# The GitHub Actions workflows' linter (the lint tests run it); its PyPI wrapper downloads from
+# GitHub, the Go module proxy serves its source.
+ACTIONLINT_VERSION = "1.7.12"
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
@@ -107,7 +111,13 @@ def livekit_server(arch: str | None = None) -> Path:
                       cached("livekit-server", LIVEKIT_VERSION, arch), arch)
 
 
-BUILDERS = {"caddy": caddy, "caddy-layer4": caddy_layer4, "livekit-server": livekit_server}
+def actionlint(arch: str | None = None) -> Path:
+    return go_install("github.com/rhysd/actionlint/cmd/actionlint", ACTIONLINT_VERSION,
+                      cached("actionlint", ACTIONLINT_VERSION, arch), arch)
+
+
+BUILDERS = {"caddy": caddy, "caddy-layer4": caddy_layer4, "livekit-server": livekit_server,
+            "actionlint": actionlint}
 
 def main(argv: list[str]) -> int:
     """binaries [--arch amd64|arm64] [NAME...]: build what is missing, print each binary's path."""
