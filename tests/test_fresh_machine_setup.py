@@ -15,7 +15,8 @@ pytestmark = pytest.mark.integration
 
 SETUP_ROOT = "/srv/flowspace"
 EXPECTED_MISSING = {"debootstrap", "openssh-client", "iproute2", "docker.io", "pebble",
-                    "redis-server", "nodejs", "npm", "gpg", "chromium", "libnss3-tools", "python3-venv"}
+                    "redis-server", "nodejs", "npm", "gpg", "chromium", "libnss3-tools", "qemu-user-static",
+                    "python3-venv"}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,8 @@ def test_as_root_it_installs_the_engine_and_everything_else(bare_machine) -> Non
     assert "docker.io" in result.stderr
     for command in (["dockerd", "--version"], ["sh", "-c", "command -v pebble-challtestsrv"],
                     ["redis-server", "--version"], ["node", "--version"], ["debootstrap", "--version"],
-                    ["chromium", "--version"], ["sh", "-c", "command -v certutil"]):
+                    ["chromium", "--version"], ["sh", "-c", "command -v certutil"],
+                    ["qemu-aarch64-static", "--version"]):
         ran = docker(bare_machine, *command)
         assert ran.returncode == 0 and "not found" not in ran.stderr + ran.stdout, (command, ran)
     again = setup_step(bare_machine, "missing_host_packages")
