@@ -586,3 +586,36 @@ def test_the_drift_workflow_runs_as_a_ci_runner_would(site, tmp_path) -> None:
         assert secret not in output
     assert list(scratch.iterdir()) == [], "the key and known hosts are removed when the command ends"
 
+
+
+def test_no_secret_reaches_the_output_the_logs_or_the_checkout(site, tmp_path) -> None:
+    """site.yml at -vvv, with the default callback an operator reads: neither its output, nor the
+    set-up's logs, nor any file the run left in the checkout holds a secret value: the LiveKit API
+    secret, the socket auth secret, the Vercel token and fingerprint key, the admin's SSH key."""
+    secrets = {
+        "LiveKit API secret": (site.credentials / "api_secret").read_text().strip(),
+        "socket auth secret": (site.credentials / "socket" / "auth_secret").read_text().strip(),
+        "Vercel token": json.loads(site.extra.read_text())["vercel_token"],
+        "fingerprint key": site.host.exec("cat", "/etc/flowspace/vercel-fingerprint-key").stdout.strip(),
+        "SSH private key": paths.lab_key().read_text().splitlines()[1],
+    }
+    assert all(len(value) >= 15 for value in secrets.values()), "each one long enough to be searched for"
+    before = set(subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
+                                cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.splitlines())
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+           "ANSIBLE_STDOUT_CALLBACK": "default"}
+    run = subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "-i",
+                          str(site.inventory), "site.yml", "-e", f"@{site.extra}", "-vvv"],
+                         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200, check=False)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert len(run.stdout) > 100_000, "-vvv printed the module arguments and results"
+    assert site.socket_domain in run.stdout and "LIVEKIT_API_SECRET" in run.stdout, "what is searched is the run's"
+    after = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
+                           cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+    written = [REPO_ROOT / line[3:] for line in set(after) - before if (REPO_ROOT / line[3:]).is_file()]
+    logs = list((paths.cache_dir() / "logs").glob("*.log"))
+    places = {"the output": run.stdout + run.stderr,
+              **{str(path): path.read_text(errors="replace") for path in [*written, *logs]}}
+    leaks = [(name, place) for name, value in secrets.items()
+             for place, text in places.items() if value in text]
+    assert leaks == [], leaks
