@@ -600,8 +600,9 @@ def test_no_secret_reaches_the_output_the_logs_or_the_checkout(site, tmp_path) -
         "SSH private key": paths.lab_key().read_text().splitlines()[1],
     }
     assert all(len(value) >= 15 for value in secrets.values()), "each one long enough to be searched for"
-    before = set(subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
-                                cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.splitlines())
+    status = ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"]
+    before = set(subprocess.run(status, cwd=REPO_ROOT, capture_output=True, text=True,
+                                check=True).stdout.splitlines())
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
            "ANSIBLE_STDOUT_CALLBACK": "default"}
     run = subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"), "-i",
@@ -609,9 +610,8 @@ def test_no_secret_reaches_the_output_the_logs_or_the_checkout(site, tmp_path) -
                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1200, check=False)
     assert run.returncode == 0, run.stdout[-3000:]
     assert len(run.stdout) > 100_000, "-vvv printed the module arguments and results"
-    assert site.socket_domain in run.stdout and "LIVEKIT_API_SECRET" in run.stdout, "what is searched is the run's"
-    after = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
-                           cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert site.socket_domain in run.stdout and "LIVEKIT_API_SECRET" in run.stdout, "the run's own output"
+    after = subprocess.run(status, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
     written = [REPO_ROOT / line[3:] for line in set(after) - before if (REPO_ROOT / line[3:]).is_file()]
     logs = list((paths.cache_dir() / "logs").glob("*.log"))
     places = {"the output": run.stdout + run.stderr,
