@@ -611,7 +611,8 @@ def test_no_secret_reaches_the_output_the_logs_or_the_checkout(site, tmp_path) -
     assert run.returncode == 0, run.stdout[-3000:]
     assert len(run.stdout) > 100_000, "-vvv printed the module arguments and results"
     assert site.socket_domain in run.stdout and "LIVEKIT_API_SECRET" in run.stdout, "the run's own output"
-    after = subprocess.run(status, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+    after = subprocess.run(status, cwd=REPO_ROOT, capture_output=True, text=True,
+                           check=True).stdout.splitlines()
     written = [REPO_ROOT / line[3:] for line in set(after) - before if (REPO_ROOT / line[3:]).is_file()]
     logs = list((paths.cache_dir() / "logs").glob("*.log"))
     places = {"the output": run.stdout + run.stderr,
