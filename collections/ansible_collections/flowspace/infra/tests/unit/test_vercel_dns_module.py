@@ -243,3 +243,107 @@ def test_a_failure_midway_says_what_was_written(vercel, dns) -> None:
                           "/v2/domains/example.com/records: HTTP 400 bad_request: Injected fault "
                           "Written before the error: change A "
                           "socket.example.com 198.51.100.1 -> 192.0.2.10.")
+
+
+@pytest.mark.parametrize(("other", "same"), [
+    ({}, True),
+    ({"ttl": 3600}, True),  # a create is the same write whatever the TTL planned
+    ({"name": "turn"}, False), ({"type": "AAAA"}, False), ({"value": "192.0.2.11"}, False),
+    ({"op": "update"}, False),
+])
+def test_a_create_is_the_same_write_by_name_type_and_value(other, same) -> None:
+    write = {"op": "create", "name": "socket", "type": "A", "value": "192.0.2.10", "ttl": 60}
+    assert vercel_dns.same_write(write, {**write, **other}) is same
+
+
+@pytest.mark.parametrize(("other", "same"), [
+    ({}, True),
+    ({"name": "elsewhere"}, True),  # an update is the same write by record id, value and TTL
+    ({"id": "rec_2"}, False), ({"value": "192.0.2.11"}, False), ({"ttl": 3600}, False),
+    ({"op": "delete"}, False),
+])
+def test_an_update_is_the_same_write_by_id_value_and_ttl(other, same) -> None:
+    write = {"op": "update", "id": "rec_1", "name": "socket", "value": "192.0.2.10", "ttl": 60}
+    assert vercel_dns.same_write(write, {**write, **other}) is same
+
+
+def test_bad_input_results_are_whole(vercel, dns) -> None:
+    run = dns(ttl=2147483648)
+    assert {k: run[k] for k in ("exit_code", "changed", "actions", "requests")} == {
+        "exit_code": 1, "changed": False, "actions": [], "requests": 0}
+    assert run["msg"] == "vercel_dns: ttl 2147483648 is outside what Vercel allows (60 to 2147483647 seconds)"
+
+
+@pytest.mark.parametrize("ttl", [60, 2147483647])
+def test_the_ttls_at_vercels_limits_are_allowed(vercel, dns, ttl) -> None:
+    run = dns(records=[STACK[0]], ttl=ttl)
+    assert (run["exit_code"], run["changed"]) == (0, True), run
+    assert zone(vercel) == [("socket", "A", "192.0.2.10", ttl)]
+
+
+def test_the_domain_is_read_as_dns_reads_it(vercel, dns) -> None:
+    run = dns(domain="Example.COM.", records=[STACK[0]])
+    assert (run["exit_code"], run["changed"]) == (0, True), run
+    assert run["actions"] == ["create A socket.example.com 192.0.2.10 (TTL 60)"]
+    assert writes(vercel) == [("POST", CREATE)]
+
+
+def test_a_conflict_fails_whole_before_any_write(vercel, dns) -> None:
+    vercel.add_record(ZONE, name="socket", type="CNAME", value="cname.vercel-dns.com")
+    run = dns(records=[STACK[0]])
+    assert {k: run[k] for k in ("exit_code", "changed", "actions", "requests")} == {
+        "exit_code": 1, "changed": False, "actions": [], "requests": 1}
+
+
+def test_an_answer_without_a_record_list_is_named(vercel, dns, monkeypatch) -> None:
+    monkeypatch.setattr(vercel_dns.VercelClient, "request", lambda self, method, path, query=None, body=None:
+                        self.requests.append(path) or {"error": "maintenance"})
+    run = dns(records=[STACK[0]])
+    assert {k: run[k] for k in ("exit_code", "changed", "actions", "requests")} == {
+        "exit_code": 1, "changed": False, "actions": [], "requests": 1}
+    assert run["msg"] == ("Vercel API error for the DNS of example.com: GET "
+                          "/v5/domains/example.com/records: "
+                          "HTTP 200 unexpected_answer: no record list in: {'error': 'maintenance'} "
+                          "Written before the error: nothing.")
+
+
+def test_writes_that_never_settle_stop_after_three_re_reads(vercel, dns, monkeypatch) -> None:
+    def lost(zone_, write, comment):
+        zone_.client.requests.append("POST")
+        raise vercel_dns.AmbiguousWrite(None, "no_answer", "connection reset", "POST", CREATE)
+
+    monkeypatch.setattr(vercel_dns.Zone, "write", lost)
+    run = dns(records=[STACK[0]])
+    assert {k: run[k] for k in ("exit_code", "changed", "actions")} == {
+        "exit_code": 1, "changed": False, "actions": []}
+    assert run["msg"] == ("the DNS of example.com did not settle after 3 re-reads (writes whose answers were "
+                          "lost); written: nothing")
+    # The first read, and one after each of the 4 tries.
+    assert [r["path"] for r in vercel.requests()] == [LIST] * 5
+
+
+def test_a_record_deleted_by_hand_before_its_delete_is_no_error(vercel, dns, monkeypatch) -> None:
+    stale = vercel.add_record(ZONE, name="socket", type="A", value="192.0.2.10")
+    original = vercel_dns.Zone.write
+
+    def delete_first(zone_, write, comment):
+        vercel.call("DELETE", f"/v2/domains/{ZONE}/records/{stale['id']}")
+        monkeypatch.setattr(vercel_dns.Zone, "write", original)
+        return original(zone_, write, comment)
+
+    monkeypatch.setattr(vercel_dns.Zone, "write", delete_first)
+    run = dns(records=[STACK[0]], state="absent")
+    assert (run["exit_code"], run["changed"], run["actions"]) == (0, False, []), run
+    assert zone(vercel) == []
+
+
+def test_a_refused_update_is_an_error_not_a_re_plan(vercel, dns) -> None:
+    vercel.add_record(ZONE, name="socket", type="A", value="198.51.100.1")
+    vercel.control("POST", "faults", {"method": "PATCH", "path": "/v1/domains/records/", "count": 1,
+                                      "status": 400, "code": "bad_request"})
+    run = dns(records=[STACK[0]])
+    assert {k: run[k] for k in ("exit_code", "changed", "actions")} == {
+        "exit_code": 1, "changed": False, "actions": []}
+    assert run["msg"].startswith("Vercel API error for the DNS of example.com: PATCH /v1/domains/records/")
+    assert run["msg"].endswith("HTTP 400 bad_request: Injected fault Written before the error: nothing.")
+    assert [r["path"] for r in vercel.requests()].count(LIST) == 1
