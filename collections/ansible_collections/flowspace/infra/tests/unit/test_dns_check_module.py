@@ -124,3 +124,60 @@ def test_empty_addresses_name_the_missing_public_address(resolver, run_module) -
 ])
 def test_resolver_addresses_with_and_without_ports(text, parsed) -> None:
     assert dns_check.parse_resolver(text) == parsed
+
+
+@pytest.mark.parametrize("text", ["1.1.1.1:0", "1.1.1.1:65536", "[::1]junk", "[::1]:", "1.1.1.1:x"])
+def test_resolver_ports_out_of_range_or_malformed_are_refused(text) -> None:
+    with pytest.raises(ValueError):
+        dns_check.parse_resolver(text)
+
+
+@pytest.mark.parametrize(("text", "parsed"), [("1.1.1.1:1", ("1.1.1.1", 1)),
+                                             ("[::1]:65535", ("::1", 65535))])
+def test_resolver_ports_at_the_ends_of_the_range_are_allowed(text, parsed) -> None:
+    assert dns_check.parse_resolver(text) == parsed
+
+
+def test_no_resolver_at_all_is_refused_whole(resolver, run_module) -> None:
+    run = run_module(dns_check, {"names": NAMES, "addresses": [EDGE], "resolvers": []})
+    assert (run["exit_code"], run["msg"], run["changed"]) == (1, "dns_check: resolvers is empty", False)
+    assert resolver.questions == []
+
+
+def test_names_are_asked_as_dns_reads_them(resolver, check) -> None:
+    resolver.records = {"socket.example.com": {"A": [EDGE]}}
+    run = check(names=["SOCKET.Example.com."])
+    assert (run["exit_code"], list(run["resolved"])) == (0, ["socket.example.com"]), run
+    assert sorted(resolver.questions) == [("socket.example.com", "A"), ("socket.example.com", "AAAA")]
+
+
+def test_several_edge_addresses_are_all_named(resolver, check) -> None:
+    resolver.records = {"socket.example.com": {"A": ["198.51.100.1"]}}
+    run = check(names=["socket.example.com"], addresses=[EDGE, "203.0.113.11", "2001:db8::10"])
+    assert run["wrong"] == [f"socket.example.com resolves to A 198.51.100.1 through {resolver.address}; "
+                            f"it must resolve to {EDGE}, 203.0.113.11 and 2001:db8::10 (the edge)"]
+    assert run["msg"] == f"not every name resolves to 2001:db8::10, {EDGE}, 203.0.113.11: " + run["wrong"][0]
+
+
+def test_every_silent_resolver_is_named_with_its_error(resolver, check) -> None:
+    first, second = DnsServer(), DnsServer()
+    first.silent = second.silent = True
+    try:
+        run = check(names=["socket.example.com"], resolvers=[first.address, second.address])
+        answered = f"socket.example.com: no resolver answered ({first.address}, {second.address})"
+        assert run["wrong"] == [answered]
+        errors = [found["error"] for found in run["resolved"]["socket.example.com"].values()]
+        assert all(error.startswith("LifetimeTimeout: ") for error in errors), errors
+    finally:
+        first.close()
+        second.close()
+
+
+def test_without_dnspython_the_missing_library_is_named(resolver, run_module, monkeypatch) -> None:
+    monkeypatch.setattr(dns_check, "HAS_DNSPYTHON", False)
+    monkeypatch.setattr(dns_check, "DNSPYTHON_ERROR", "Traceback: No module named 'dns'")
+    run = run_module(dns_check, {"names": NAMES, "addresses": [EDGE], "resolvers": [resolver.address]})
+    assert run["exit_code"] == 1
+    assert run["msg"].startswith("Failed to import the required Python library (dnspython)")
+    assert run["exception"] == "Traceback: No module named 'dns'"
+    assert resolver.questions == []
