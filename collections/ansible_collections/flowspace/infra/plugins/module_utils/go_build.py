@@ -65,7 +65,8 @@ def build_pinned(find_go, recipe, goarch, *, dest, sha256, goos="linux", environ
     with another sha256 is refused and removed: dest is never a binary nobody pinned."""
     if is_built(dest, sha256):
         return False
-    folder = os.path.dirname(dest) or "."
+    dest = os.path.abspath(dest)  # go runs in the recipe's folder: a relative -o would land there
+    folder = os.path.dirname(dest)
     os.makedirs(folder, exist_ok=True)
     partial = os.path.join(folder, f".{os.path.basename(dest)}.{os.getpid()}.partial")
     try:

@@ -174,3 +174,47 @@ def test_only_the_last_lines_of_a_failure_are_kept(recipe, tmp_path) -> None:
     lines = str(raised.value).splitlines()
     assert lines[0] == f"go build in {recipe} for linux/amd64 failed (exit 3):"
     assert lines[1:] == [f"line {i}" for i in range(32, 51)] + ["last"]
+
+
+def fake_go(folder, script):
+    """A `go` that writes what SCRIPT prints into the -o file (the 5th argument)."""
+    go = folder / "fake-go"
+    go.write_text(f"#!/bin/sh\n{script} > \"$5\"\n")
+    go.chmod(0o755)
+    return str(go)
+
+
+def test_build_pinned_says_whether_it_built_and_uses_the_callers_environment(tmp_path, recipe) -> None:
+    go = fake_go(tmp_path, 'echo "built with $MARKER"')
+    pinned = rule.hashlib.sha256(b"built with from-the-caller\n").hexdigest()
+    asked = []
+
+    def find_go():
+        asked.append(True)
+        return go
+
+    dest = tmp_path / "out" / "tool"
+    environ = {"PATH": os.environ["PATH"], "MARKER": "from-the-caller"}
+    built = rule.build_pinned(find_go, str(recipe), "amd64", dest=str(dest), sha256=pinned, environ=environ)
+    assert built is True
+    assert dest.read_bytes() == b"built with from-the-caller\n"
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o755
+    again = rule.build_pinned(find_go, str(recipe), "amd64", dest=str(dest), sha256=pinned, environ=environ)
+    assert again is False
+    assert len(asked) == 1, "a kept build does not even look for go"
+
+
+def test_build_pinned_passes_its_timeout_on(tmp_path, recipe) -> None:
+    go = fake_go(tmp_path, "sleep 5; echo late")
+    with pytest.raises(rule.BuildError, match=r"took over 0.2 s$"):
+        rule.build_pinned(lambda: go, str(recipe), "arm64", dest=str(tmp_path / "tool"), sha256="0" * 64,
+                          timeout=0.2)
+    assert sorted(os.listdir(tmp_path)) == ["fake-go", "recipe"]
+
+
+def test_a_dest_without_a_folder_is_built_where_the_caller_is(tmp_path, recipe, monkeypatch) -> None:
+    go = fake_go(tmp_path, "echo here")
+    monkeypatch.chdir(tmp_path)
+    pinned = rule.hashlib.sha256(b"here\n").hexdigest()
+    assert rule.build_pinned(lambda: go, str(recipe), "amd64", dest="tool", sha256=pinned) is True
+    assert sorted(os.listdir(tmp_path)) == ["fake-go", "recipe", "tool"]

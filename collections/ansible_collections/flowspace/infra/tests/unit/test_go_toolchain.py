@@ -164,3 +164,33 @@ def test_go_releases_are_read(text, version) -> None:
     ("file:///m|http://c.test", "http://c.test")])
 def test_the_proxy_is_the_first_http_one(goproxy, url) -> None:
     assert go_toolchain.proxy_url({} if goproxy is None else {"GOPROXY": goproxy}) == url
+
+
+def test_unpack_takes_only_the_toolchains_files_and_marks_its_commands(tmp_path) -> None:
+    archive, prefix = tmp_path / "t.zip", "golang.org/toolchain@v0.0.1-go1.99.1.linux-amd64/"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr(prefix + "bin/", b"")  # a folder entry first
+        zipped.writestr(prefix + "bin/go", b"#!/bin/sh\n")
+        zipped.writestr(prefix + "bin/gofmt", b"#!/bin/sh\n")
+        zipped.writestr(prefix + "pkg/tool/linux_amd64/compile", b"#!/bin/sh\n")
+        zipped.writestr(prefix + "src/fmt/print.go", b"package fmt\n")
+        zipped.writestr("elsewhere/evil", b"not the toolchain's")
+    go_toolchain.unpack(archive, prefix, str(tmp_path / "go"))
+    found = sorted(str(p.relative_to(tmp_path / "go")) for p in (tmp_path / "go").rglob("*") if p.is_file())
+    assert found == ["bin/go", "bin/gofmt", "pkg/tool/linux_amd64/compile", "src/fmt/print.go"]
+    modes = {name: os.stat(tmp_path / "go" / name).st_mode & 0o777 for name in found}
+    assert modes["bin/go"] == modes["bin/gofmt"] == modes["pkg/tool/linux_amd64/compile"] == 0o755
+    assert not modes["src/fmt/print.go"] & 0o111
+
+
+def test_unpack_of_a_toolchain_without_commands_marks_nothing(tmp_path) -> None:
+    archive, prefix = tmp_path / "t.zip", "golang.org/toolchain@v/"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr(prefix + "src/fmt/print.go", b"package fmt\n")
+    go_toolchain.unpack(archive, prefix, str(tmp_path / "go"))
+    assert (tmp_path / "go" / "src" / "fmt" / "print.go").read_bytes() == b"package fmt\n"
+
+
+def test_the_proxy_comes_from_the_environment_by_default(monkeypatch) -> None:
+    monkeypatch.setenv("GOPROXY", "https://goproxy.example/,direct")
+    assert go_toolchain.proxy_url() == "https://goproxy.example"
