@@ -132,8 +132,8 @@ def test_resolver_ports_out_of_range_or_malformed_are_refused(text) -> None:
         dns_check.parse_resolver(text)
 
 
-@pytest.mark.parametrize(("text", "parsed"), [("1.1.1.1:1", ("1.1.1.1", 1)),
-                                             ("[::1]:65535", ("::1", 65535))])
+@pytest.mark.parametrize(("text", "parsed"), [
+    ("1.1.1.1:1", ("1.1.1.1", 1)), ("[::1]:65535", ("::1", 65535))])
 def test_resolver_ports_at_the_ends_of_the_range_are_allowed(text, parsed) -> None:
     assert dns_check.parse_resolver(text) == parsed
 
