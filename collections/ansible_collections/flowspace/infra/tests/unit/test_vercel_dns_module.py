@@ -159,16 +159,21 @@ def test_a_zone_of_many_pages_is_read_whole(vercel, dns) -> None:
     assert [r["path"] for r in vercel.requests()] == [LIST, LIST]
 
 
-def test_a_record_deleted_by_hand_meanwhile_is_re_planned(vercel, dns, monkeypatch) -> None:
-    stale = vercel.add_record(ZONE, name="socket", type="A", value="198.51.100.1")
+def delete_by_hand_before_the_first_write(vercel, monkeypatch, record) -> None:
+    """RECORD is deleted (as by hand) just before the module's first write, which then goes ahead."""
     original = vercel_dns.Zone.write
 
     def delete_first(zone_, write, comment):
-        vercel.call("DELETE", f"/v2/domains/{ZONE}/records/{stale['id']}")
+        vercel.call("DELETE", f"/v2/domains/{ZONE}/records/{record['id']}")
         monkeypatch.setattr(vercel_dns.Zone, "write", original)
         return original(zone_, write, comment)
 
     monkeypatch.setattr(vercel_dns.Zone, "write", delete_first)
+
+
+def test_a_record_deleted_by_hand_meanwhile_is_re_planned(vercel, dns, monkeypatch) -> None:
+    stale = vercel.add_record(ZONE, name="socket", type="A", value="198.51.100.1")
+    delete_by_hand_before_the_first_write(vercel, monkeypatch, stale)
     run = dns(records=[STACK[0]])
     assert (run["exit_code"], run["changed"]) == (0, True), run
     assert zone(vercel) == [("socket", "A", "192.0.2.10", 60)]
@@ -324,14 +329,7 @@ def test_writes_that_never_settle_stop_after_three_re_reads(vercel, dns, monkeyp
 
 def test_a_record_deleted_by_hand_before_its_delete_is_no_error(vercel, dns, monkeypatch) -> None:
     stale = vercel.add_record(ZONE, name="socket", type="A", value="192.0.2.10")
-    original = vercel_dns.Zone.write
-
-    def delete_first(zone_, write, comment):
-        vercel.call("DELETE", f"/v2/domains/{ZONE}/records/{stale['id']}")
-        monkeypatch.setattr(vercel_dns.Zone, "write", original)
-        return original(zone_, write, comment)
-
-    monkeypatch.setattr(vercel_dns.Zone, "write", delete_first)
+    delete_by_hand_before_the_first_write(vercel, monkeypatch, stale)
     run = dns(records=[STACK[0]], state="absent")
     assert (run["exit_code"], run["changed"], run["actions"]) == (0, False, []), run
     assert zone(vercel) == []
