@@ -175,11 +175,14 @@ setup_all() {
 #   FLOWSPACE_VAULT_PASSWORD   the ansible-vault password
 #   FLOWSPACE_SSH_PRIVATE_KEY  the admin's SSH private key (the text of the file)
 #   FLOWSPACE_SSH_KNOWN_HOSTS  known_hosts lines for the stack's hosts (strict host-key checking)
+#   FLOWSPACE_OCI_CONFIG       an OCI SDK config file's text (provision), and with it
+#   FLOWSPACE_OCI_API_KEY      its API private key (PEM): the config's key_file is pointed at it
 setup_secrets_from_env() {
   if [ -n "${FLOWSPACE_VAULT_PASSWORD:-}" ] && [ -z "${ANSIBLE_VAULT_PASSWORD_FILE:-}" ]; then
     export ANSIBLE_VAULT_PASSWORD_FILE="$FLOWSPACE_ROOT/scripts/vault_password_from_env.sh"
   fi
-  if [ -z "${FLOWSPACE_SSH_PRIVATE_KEY:-}" ] && [ -z "${FLOWSPACE_SSH_KNOWN_HOSTS:-}" ]; then
+  if [ -z "${FLOWSPACE_SSH_PRIVATE_KEY:-}" ] && [ -z "${FLOWSPACE_SSH_KNOWN_HOSTS:-}" ] \
+    && [ -z "${FLOWSPACE_OCI_CONFIG:-}" ]; then
     return 0
   fi
   FLOWSPACE_SECRETS_DIR="$(umask 077 && mktemp -d "${TMPDIR:-/tmp}/flowspace-secrets.XXXXXX")"
@@ -192,6 +195,14 @@ setup_secrets_from_env() {
   if [ -n "${FLOWSPACE_SSH_KNOWN_HOSTS:-}" ]; then
     printf '%s\n' "$FLOWSPACE_SSH_KNOWN_HOSTS" >"$FLOWSPACE_SECRETS_DIR/known_hosts"
     export ANSIBLE_SSH_COMMON_ARGS="-o UserKnownHostsFile=$FLOWSPACE_SECRETS_DIR/known_hosts -o StrictHostKeyChecking=yes"
+  fi
+  if [ -n "${FLOWSPACE_OCI_CONFIG:-}" ]; then
+    [ -n "${FLOWSPACE_OCI_API_KEY:-}" ] || die "FLOWSPACE_OCI_CONFIG is set without FLOWSPACE_OCI_API_KEY (its API key, PEM)"
+    printf '%s\n' "$FLOWSPACE_OCI_API_KEY" >"$FLOWSPACE_SECRETS_DIR/oci_api_key.pem"
+    printf '%s\n' "$FLOWSPACE_OCI_CONFIG" \
+      | sed "s|^key_file[[:space:]]*=.*|key_file=$FLOWSPACE_SECRETS_DIR/oci_api_key.pem|" >"$FLOWSPACE_SECRETS_DIR/oci_config"
+    # The collection's OCI modules read OCI_CONFIG_FILE when the inventory names no config file.
+    export OCI_CONFIG_FILE="$FLOWSPACE_SECRETS_DIR/oci_config"
   fi
 }
 

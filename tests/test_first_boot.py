@@ -1,26 +1,45 @@
-"""From an empty Oracle Cloud compartment to a converged host, as a user runs it:
-playbooks/provision.yml against the OCI API emulator makes the network and an A1 instance that
-boots (an OCI-Ubuntu-like host with only cloud-init and Oracle's firewall) with the user_data
-playbooks/cloud_init.yml renders, writes its address into the inventory and waits for SSH and
-cloud-init; site.yml then converges it over SSH as the admin user with no manual step."""
+"""From an empty Oracle Cloud compartment to a stack browsers use, as a user runs it:
+`./flowspace deploy` (tools/deploy.py) against the OCI API emulator, the Vercel API emulator
+(environment and DNS; its records are what the ACME stand-in's DNS answers) and Pebble.
+playbooks/provision.yml makes the network and an A1 instance that boots (an OCI-Ubuntu-like
+host with only cloud-init and Oracle's firewall) with the user_data playbooks/cloud_init.yml
+renders, writes its address into the inventory and waits for SSH and cloud-init; the DNS step
+points the stack's names at it on Vercel; site.yml converges it over SSH as the admin user; the
+check then meets the stack from outside. A second deploy changes nothing and writes to no API."""
 
 import json
+import os
+import re
+import subprocess
+import sys
+import time
 
 import oci_stand_in
 import pytest
 import yaml
 
 from ansible_run import run_playbook, write_inventory
+from labkit.clients.vercel_client import EmulatorClient
 from labkit.lab import hosts, paths
 from labkit.lab.oci_boot import LabBoot
-from labkit.standins import pebble
+from labkit.standins import pebble, vercel_emulator
+from support import REPO_ROOT, VENV_BIN
 
 pytestmark = pytest.mark.integration
 
 HOST_NAME = "flowspace-pytest-firstboot"
-DOMAINS = {
-    "flowspace_socket_domain": "socket.firstboot.pytest.test",
-    "flowspace_livekit_domain": "livekit.firstboot.pytest.test",
+ZONE = "firstboot.pytest.test"
+TOKEN = "firstboot-token"  # noqa: S105 - the emulator's
+PROJECT = "firstboot-app"
+STACK = {
+    "flowspace_socket_domain": f"socket.{ZONE}",
+    "flowspace_livekit_domain": f"livekit.{ZONE}",
+    "flowspace_turn_domain": f"turn.{ZONE}",
+    "flowspace_app_origin": f"https://{ZONE}",
+    "flowspace_dns_provider": "vercel",
+    "flowspace_dns_domain": ZONE,
+    "vercel_token": TOKEN,
+    "vercel_project": PROJECT,
 }
 # The lab's admin login, without an address: provision writes it.
 ADMIN = {
@@ -31,82 +50,122 @@ ADMIN = {
     ),
     "ansible_host_key_checking": False,
 }
+STEP = re.compile(r"^(ok  |FAIL) (provision|dns|site|check) \(([0-9.]+) s(?:, (\d+) changed)?", re.M)
 
 
-class Provisioned:
-    def __init__(self, work, stand_in, lab_boot, inventory, run):
-        self.work, self.oci, self.lab_boot, self.inventory, self.first_run = (
-            work,
-            stand_in,
-            lab_boot,
-            inventory,
-            run,
+class Deployed:
+    def __init__(self, work, stand_in, lab_boot, inventory, acme, vercel):
+        self.work, self.oci, self.lab_boot, self.inventory = work, stand_in, lab_boot, inventory
+        self.acme, self.vercel = acme, vercel
+        self.first = None
+        self.first_oci_writes = []  # what the first deploy asked Oracle to make
+
+    def extra_vars(self) -> str:
+        extra = self.work / "extra.json"
+        extra.write_text(json.dumps({**STACK, "vercel_api_url": self.vercel.base_url,
+                                     "cloud_init_dir": str(self.work / "out")}))
+        return f"@{extra}"
+
+    def deploy(self) -> subprocess.CompletedProcess:
+        """./flowspace deploy's chain (its set-up is the suite's), with Ansible's plain linear
+        strategy (ansible.cfg's is Mitogen's): the plays do not depend on it."""
+        self.oci.clear_requests()
+        self.vercel.clear_requests()
+        started = time.monotonic()
+        run = subprocess.run(
+            [sys.executable, "tools/deploy.py", "-i", str(self.inventory),
+             "--ca-file", str(self.acme.issuing_chain_bundle()), "--", "-e", self.extra_vars()],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=1500, check=False,
+            env={**os.environ, "ANSIBLE_STRATEGY": "linear", "PATH": f"{VENV_BIN}:{os.environ['PATH']}"},
         )
+        run.seconds = round(time.monotonic() - started, 1)
+        return run
 
     def provision(self, *args: str):
         self.oci.clear_requests()
-        return run_playbook(
-            self.inventory,
-            "playbooks/provision.yml",
-            "-e",
-            f"cloud_init_dir={self.work / 'out'}",
-            *args,
-            timeout=900,
-        )
+        return run_playbook(self.inventory, "playbooks/provision.yml", "-e", self.extra_vars(), *args,
+                            timeout=900)
 
     @property
     def host(self) -> hosts.Host:
         return hosts.Host(LabBoot.container({"displayName": HOST_NAME}), "debian12", 0)
 
 
+def steps(output: str) -> dict:
+    """{step: (passed, seconds, changed)} from deploy's step lines."""
+    return {m[2]: (m[1] == "ok  ", float(m[3]), int(m[4]) if m[4] else None) for m in STEP.finditer(output)}
+
+
 @pytest.fixture(scope="module")
-def provisioned(tmp_path_factory):
+def deployed(tmp_path_factory):
     work = tmp_path_factory.mktemp("firstboot")
+    acme = pebble.ensure_running()
+    server = vercel_emulator.serve(0, [TOKEN], nameservers=acme.serve_zone)
+    vercel = EmulatorClient(f"http://127.0.0.1:{server.server_address[1]}", TOKEN)
+    vercel.add_domain(ZONE)
+    vercel.add_project(PROJECT)
     lab_boot = LabBoot(work / "seeds")
     stand_in = oci_stand_in.start(work, boot=lab_boot.boot, halt=lab_boot.halt)
     inventory = write_inventory(
         work / "hosts.json",
-        {
-            HOST_NAME: {
-                **ADMIN,
-                **DOMAINS,
-                **stand_in.settings(),
-                "oci_launch_retry_delay": 1,
-                "oci_ssh_timeout": 300,
-            }
-        },
+        {HOST_NAME: {**ADMIN, **stand_in.settings(), "oci_launch_retry_delay": 1, "oci_ssh_timeout": 300}},
     )
-    site = Provisioned(work, stand_in, lab_boot, inventory, None)
-    site.first_run = site.provision()
+    site = Deployed(work, stand_in, lab_boot, inventory, acme, vercel)
+    site.first = site.deploy()
+    site.first_oci_writes = site.oci.writes()
+    print(f"\nfirst deploy, {site.first.seconds} s:\n{site.first.stdout}")
     yield site
     lab_boot.remove_all()
     stand_in.server.shutdown()
+    server.shutdown()
 
 
-def test_provision_makes_the_instance_and_writes_its_address(provisioned) -> None:
-    run = provisioned.first_run
-    assert run.returncode == 0, run.output[-4000:]
-    writes = [(w["method"], w["path"].split("/")[2]) for w in provisioned.oci.writes()]
+def test_deploy_runs_the_whole_chain_from_an_empty_account(deployed) -> None:
+    run = deployed.first
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    found = steps(run.stdout)
+    assert list(found) == ["provision", "dns", "site", "check"], run.stdout
+    assert all(passed for passed, _, _ in found.values()), run.stdout
+    for check in ("certificates", "socket join", "livekit audio", "turn relay"):
+        assert re.search(rf"^  ok   {check} \(", run.stdout, re.M), run.stdout
+    assert f"TURN over TLS on {STACK['flowspace_turn_domain']}:443 relayed data" in run.stdout, run.stdout
+    assert re.search(r"relay-only listener heard the speaker through a (UDP|TCP|TLS) relay", run.stdout), \
+        run.stdout
+    records = sorted((r["name"], r["type"], r["value"]) for r in deployed.vercel.records(ZONE))
+    address = deployed.host.ip_address()
+    assert records == [("livekit", "A", address), ("socket", "A", address), ("turn", "A", address)]
+    names = (STACK[f"flowspace_{n}_domain"] for n in ("socket", "livekit", "turn"))
+    assert deployed.acme.orders_for(*names) == 3
+    assert run.seconds <= 300, f"the chain took {run.seconds} s (goal: 5 minutes)"
+
+
+def test_a_second_deploy_changes_nothing_and_writes_to_no_api(deployed) -> None:
+    orders = deployed.acme.orders_for(STACK["flowspace_socket_domain"])
+    again = deployed.deploy()
+    assert again.returncode == 0, again.stdout[-6000:] + again.stderr[-3000:]
+    found = steps(again.stdout)
+    assert {step: changed for step, (_, _, changed) in found.items()} == {
+        "provision": 0, "dns": 0, "site": 0, "check": None}, again.stdout
+    assert deployed.oci.writes() == []
+    assert [r for r in deployed.vercel.requests() if r["method"] != "GET"] == []
+    assert deployed.acme.orders_for(STACK["flowspace_socket_domain"]) == orders
+
+
+def test_provision_made_the_instance_and_wrote_its_address(deployed) -> None:
+    writes = [(w["method"], w["path"].split("/")[2]) for w in deployed.first_oci_writes]
     assert writes == [
         ("POST", kind)
-        for kind in (
-            "vcns",
-            "internetGateways",
-            "routeTables",
-            "securityLists",
-            "subnets",
-            "instances",
-            "publicIps",
-        )
+        for kind in ("vcns", "internetGateways", "routeTables", "securityLists", "subnets", "instances",
+                     "publicIps")
     ]
-    written = yaml.safe_load((provisioned.work / "host_vars" / HOST_NAME / "oci_address.yml").read_text())
-    assert written == {"ansible_host": provisioned.host.ip_address()}
-    [instance] = [i for i in provisioned.oci.state()["instances"] if i["lifecycleState"] == "RUNNING"]
+    written = yaml.safe_load((deployed.work / "host_vars" / HOST_NAME / "oci_address.yml").read_text())
+    assert written == {"ansible_host": deployed.host.ip_address()}
+    [instance] = [i for i in deployed.oci.state()["instances"] if i["lifecycleState"] == "RUNNING"]
     assert instance["displayName"] == HOST_NAME and instance["shape"] == "VM.Standard.A1.Flex"
 
 
-def test_cloud_init_applied_the_rendered_user_data(provisioned) -> None:
-    host = provisioned.host
+def test_cloud_init_applied_the_rendered_user_data(deployed) -> None:
+    host = deployed.host
     status = host.exec("cloud-init", "status", "--long").stdout
     assert "status: done" in status and "DataSourceNoCloud" in status
     schema = host.exec("cloud-init", "schema", "--config-file", "/var/lib/cloud/seed/nocloud/user-data")
@@ -120,52 +179,31 @@ def test_cloud_init_applied_the_rendered_user_data(provisioned) -> None:
     assert last_input == "-A INPUT -j REJECT --reject-with icmp-host-prohibited"
 
 
-def test_a_second_provision_run_writes_nothing(provisioned) -> None:
-    again = provisioned.provision()
-    assert again.returncode == 0, again.output[-3000:]
-    assert provisioned.oci.writes() == []
-    assert again.changed_tasks == {}, again.changed_tasks
-
-
-def test_site_converges_over_ssh_as_the_admin_user(provisioned) -> None:
-    host = provisioned.host
-    acme = pebble.ensure_running()
-    for domain in DOMAINS.values():
-        acme.add_a(domain, host.ip_address())
-    # Ansible's plain linear strategy here (ansible.cfg's is Mitogen's): the plays do not
-    # depend on it. The Vercel layer is test_site's; this host's app is not on Vercel.
-    run = run_playbook(
-        provisioned.inventory,
-        "site.yml",
-        "-e",
-        "flowspace_vercel_sync=false",
-        timeout=1200,
-        env={"ANSIBLE_STRATEGY": "linear"},
-    )
-    assert run.returncode == 0, run.output[-3000:]
-    assert host.exec("systemctl", "is-active", "caddy").stdout.strip() == "active"
+def test_site_converged_over_ssh_as_the_admin_user(deployed) -> None:
+    host = deployed.host
+    assert host.exec("systemctl", "is-active", "caddy", "livekit").stdout.split() == ["active", "active"]
     assert "passwordauthentication no" in host.exec("sshd", "-T").stdout.splitlines()
 
 
-def test_keys_that_are_not_ssh_public_keys_are_refused(provisioned, tmp_path) -> None:
+def test_keys_that_are_not_ssh_public_keys_are_refused(deployed, tmp_path) -> None:
     extra = tmp_path / "extra.json"
     extra.write_text(
         json.dumps({"flowspace_admin_ssh_public_keys": ["my key"], "cloud_init_dir": str(tmp_path)})
     )
-    run = run_playbook(provisioned.inventory, "playbooks/cloud_init.yml", "-e", f"@{extra}")
+    run = run_playbook(deployed.inventory, "playbooks/cloud_init.yml", "-e", f"@{extra}")
     assert run.returncode != 0
     assert "must be an OpenSSH public key line" in " ".join(run.failures[HOST_NAME])
     assert not (tmp_path / f"{HOST_NAME}.yaml").exists()
 
 
-def test_teardown_removes_the_instance_and_the_network(provisioned) -> None:
-    run = provisioned.provision("-e", "oci_state=absent")
+def test_teardown_removes_the_instance_and_the_network(deployed) -> None:
+    run = deployed.provision("-e", "oci_state=absent")
     assert run.returncode == 0, run.output[-3000:]
-    state = provisioned.oci.state()
+    state = deployed.oci.state()
     assert all(
         r["lifecycleState"] in ("TERMINATING", "TERMINATED")
         for kind in state.values()
         for r in kind
         if r.get("freeformTags", {}).get("flowspace-stack") == "flowspace"
     )
-    assert hosts.lab_containers().count(provisioned.host.name) == 0
+    assert hosts.lab_containers().count(deployed.host.name) == 0

@@ -37,7 +37,7 @@ def test_actionlint() -> None:
     result = run_tool(str(binaries.actionlint()), "-no-color")
     assert result.returncode == 0, tail(result)
     assert sorted(p.name for p in (REPO_ROOT / ".github" / "workflows").iterdir()) == [
-        "ci.yml", "drift.yml"]
+        "ci.yml", "deploy.yml", "drift.yml"]
 
 
 def test_ruff() -> None:

@@ -9,16 +9,11 @@ $GITHUB_STEP_SUMMARY).
 """
 
 import argparse
-import os
-import shlex
 import sys
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
-import ansible_runner
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+import playbook_run
 
 
 @dataclass
@@ -51,15 +46,7 @@ def check(inventory: str | None, playbook: str, extra: list[str]) -> tuple[list[
     before any task (a bad inventory or playbook) is one finding with ansible's last words."""
     drifted, failed = [], []
     with tempfile.TemporaryDirectory(prefix="flowspace-drift-") as work:
-        runner = ansible_runner.run(
-            private_data_dir=work, project_dir=str(REPO_ROOT), playbook=str(Path(playbook).resolve()),
-            inventory=str(Path(inventory).resolve()) if inventory else None,
-            cmdline=shlex.join(["--check", "--diff", *extra]),
-            # ansible-playbook from the same environment as this script (the project's venv)
-            envvars={"ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-                     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
-            quiet=True,
-        )
+        runner = playbook_run.run(work, playbook, inventory, ["--check", "--diff", *extra])
         for event in runner.events:
             data = event.get("event_data", {})
             # "role : task", as ansible-playbook prints it: two roles may name a task alike.
@@ -75,8 +62,7 @@ def check(inventory: str | None, playbook: str, extra: list[str]) -> tuple[list[
                 message = str(data.get("res", {}).get("msg", ""))[:80]
                 failed.append(Finding(data.get("host", "?"), name, message))
         if runner.rc != 0 and not failed and not drifted:
-            last_words = runner.stdout.read().strip().splitlines()[-3:]
-            failed.append(Finding("-", "ansible-playbook", " ".join(last_words)[:200]))
+            failed.append(Finding("-", "ansible-playbook", playbook_run.last_words(runner)[:200]))
         return drifted, failed, runner.rc
 
 
@@ -108,7 +94,7 @@ def main(argv: list[str]) -> int:
     # None: Ansible's own rule ($ANSIBLE_INVENTORY, else ansible.cfg's), as every command uses.
     parser.add_argument("-i", "--inventory", default=None)
     parser.add_argument("--summary", metavar="FILE", help="append the verdict and table to FILE as Markdown")
-    parser.add_argument("playbook", nargs="?", default=str(REPO_ROOT / "site.yml"))
+    parser.add_argument("playbook", nargs="?", default=str(playbook_run.REPO_ROOT / "site.yml"))
     # Split here, not by argparse: with the playbook left out, argparse would take the first
     # word after -- for it.
     ours, extra = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])

@@ -8,31 +8,20 @@ when nothing needs attention, 1 when something does, 2 when a host could not be 
 
 import argparse
 import json
-import os
-import shlex
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-import ansible_runner
+import playbook_run
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PLAYBOOK = REPO_ROOT / "playbooks" / "status.yml"
+PLAYBOOK = playbook_run.REPO_ROOT / "playbooks" / "status.yml"
 
 
 def read(inventory: str | None, extra: list[str]) -> tuple[dict, dict, str]:
     """({host: figures}, {host: why it could not be read}, ansible's last words when it failed early)."""
     figures, unreadable = {}, {}
     with tempfile.TemporaryDirectory(prefix="flowspace-status-") as work:
-        runner = ansible_runner.run(
-            private_data_dir=work, project_dir=str(REPO_ROOT), playbook=str(PLAYBOOK),
-            inventory=str(Path(inventory).resolve()) if inventory else None,
-            cmdline=shlex.join(extra) if extra else None,
-            envvars={"ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-                     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
-            quiet=True,
-        )
+        runner = playbook_run.run(work, PLAYBOOK, inventory, extra)
         for event in runner.events:
             data = event.get("event_data", {})
             host, result = data.get("host"), data.get("res", {})
@@ -42,7 +31,7 @@ def read(inventory: str | None, extra: list[str]) -> tuple[dict, dict, str]:
                 unreadable[host] = " ".join(str(result.get("msg", "")).split())[:300]
         last_words = ""
         if runner.rc != 0 and not figures and not unreadable:
-            last_words = " ".join(runner.stdout.read().strip().splitlines()[-3:])[:300]
+            last_words = playbook_run.last_words(runner)[:300]
     return figures, unreadable, last_words
 
 

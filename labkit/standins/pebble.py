@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -38,6 +38,7 @@ PROCESSES = {"pebble": b"pebble\0", "challtestsrv": b"pebble-challtestsrv"}
 class Pebble:
     gateway: str
     state_dir: Path
+    _zones: dict = field(default_factory=dict, repr=False)  # zone -> the (host, type) it serves
 
     @property
     def directory_url(self) -> str:
@@ -76,6 +77,22 @@ class Pebble:
         host = domain.rstrip(".") + "."
         self._dns_management("clear-a", {"host": host})
         self._dns_management("add-a", {"host": host, "addresses": [address]})
+
+    def serve_zone(self, zone: str, records: list[dict]) -> None:
+        """Make the test DNS answer a zone's A and AAAA records as a DNS provider publishes
+        them (records as Vercel's API lists them: name relative to the zone, type, value).
+        A name of the zone no longer listed stops answering."""
+        wanted: dict[tuple[str, str], list[str]] = {}
+        for record in records:
+            if record.get("type") in ("A", "AAAA"):
+                host = ".".join(part for part in (record.get("name", ""), zone) if part).rstrip(".") + "."
+                wanted.setdefault((host, record["type"].lower()), []).append(record["value"])
+        published = self._zones.setdefault(zone, set())
+        for host, kind in published | set(wanted):
+            self._dns_management(f"clear-{kind}", {"host": host})
+        for (host, kind), addresses in wanted.items():
+            self._dns_management(f"add-{kind}", {"host": host, "addresses": addresses})
+        self._zones[zone] = set(wanted)
 
     @staticmethod
     def _dns_management(action: str, body: dict) -> None:

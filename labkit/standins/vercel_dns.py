@@ -101,6 +101,7 @@ class DnsApi:
             record["comment"] = body["comment"]
         record["slug"] = f"{record['name']}.{domain['name']}.-{record['type'].lower()}".lstrip(".")
         domain["records"].append(record)
+        publish(self.state, domain)
         return 200, {"uid": record["id"], "updated": now}
 
     def find(self, record_id, query):
@@ -124,6 +125,7 @@ class DnsApi:
                 "value": record["value"], "ttl": record["ttl"], "type": "record"}
         if record.get("comment"):
             view["comment"] = record["comment"]
+        publish(self.state, domain)
         return 200, view
 
     def delete_record(self, match, query, body, token):
@@ -132,8 +134,16 @@ class DnsApi:
         for record in domain["records"]:
             if record["id"] == match.group(2):
                 domain["records"].remove(record)
+                publish(self.state, domain)
                 return 200, {}
         raise self.error(404, "not_found", "DNS record not found")
+
+
+def publish(state, domain):
+    """What Vercel's nameservers then answer: the zone's records, handed to the resolver
+    stand-in when the emulator has one (state.nameservers: callable(zone, records))."""
+    if state.nameservers:
+        state.nameservers(domain["name"], [dict(r) for r in domain["records"]])
 
 
 def add_domain(state, name, team_id=None, team_slug=None):
@@ -149,6 +159,7 @@ def add_record(state, domain_name, record):
     stored = {"id": "rec_" + secrets.token_hex(12), "slug": "", "creator": "user_emulated", "created": now,
               "updated": now, "createdAt": now, "updatedAt": now, "ttl": MIN_TTL, **record}
     state.domains[domain_name.lower()]["records"].append(stored)
+    publish(state, state.domains[domain_name.lower()])
     return stored
 
 

@@ -76,6 +76,7 @@ class State:
         self.build_outcome = "READY"
         self.domains = {}
         self.dns_denied_tokens = set()  # tokens whose scope leaves out DNS (403 on its endpoints)
+        self.nameservers = None  # callable(zone, records): where the DNS records are served from
         self.clock = itertools.count(int(time.time() * 1000))
 
     def now(self):
@@ -474,9 +475,12 @@ def control(state, method, path, query, body):  # noqa: PLR0911 (one branch per 
     return 404, {"error": {"code": "not_found", "message": f"no emulator control {method} {path}"}}
 
 
-def serve(port=0, tokens=()):
-    """Start the emulator on 127.0.0.1 in a background thread; returns the server."""
+def serve(port=0, tokens=(), nameservers=None):
+    """Start the emulator on 127.0.0.1 in a background thread; returns the server. nameservers
+    (callable(zone, records)) is told each zone's records after every DNS write, as Vercel's
+    nameservers would then answer them (e.g. Pebble.serve_zone, the ACME stand-in's DNS)."""
     state = State(tokens)
+    state.nameservers = nameservers
     handler = type("BoundHandler", (Handler,), {"state": state, "api": Api(state)})
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True

@@ -5,11 +5,16 @@ class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   config_file:
-    description: The OCI SDK config file.
+    description:
+      - The OCI SDK config file.
+      - If not set, the environment variable E(OCI_CONFIG_FILE) is used (a CI runner's config,
+        written from its secrets), else the default.
     type: path
     default: ~/.oci/config
   config_profile:
-    description: Its profile.
+    description:
+      - Its profile.
+      - If not set, the environment variable E(OCI_CONFIG_PROFILE) is used, else the default.
     type: str
     default: DEFAULT
   region:

@@ -6,6 +6,8 @@ import os
 import re
 import time
 
+from ansible.module_utils.basic import env_fallback
+
 try:
     import oci
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -28,8 +30,9 @@ READ_ATTEMPTS = 5
 def connection_spec():
     """The options every OCI module takes (as community.general's HTTP-API modules share theirs)."""
     return {
-        "config_file": {"type": "path", "default": "~/.oci/config"},
-        "config_profile": {"type": "str", "default": "DEFAULT"},
+        "config_file": {"type": "path", "default": "~/.oci/config",
+                        "fallback": (env_fallback, ["OCI_CONFIG_FILE"])},
+        "config_profile": {"type": "str", "default": "DEFAULT", "fallback": (env_fallback, ["OCI_CONFIG_PROFILE"])},
         "region": {"type": "str"},
         "tenancy": {"type": "str"},
         "user": {"type": "str"},

@@ -279,3 +279,21 @@ def test_each_failed_teardown_step_is_named_whole(oci_api, network, method, path
                and r["status"] == 204]
     assert failed["changed"] is bool(deleted), deleted
     assert [a.split("(")[-1].rstrip(")") for a in failed["actions"]] == deleted
+
+
+def test_the_config_file_comes_from_oci_config_file_when_not_given(oci_api, network, tmp_path,
+                                                                  monkeypatch) -> None:
+    """A CI runner writes its config from secrets and names it in OCI_CONFIG_FILE (and the profile
+    in OCI_CONFIG_PROFILE); the option, when given, still wins."""
+    connection = oci_api.connection()
+    config = tmp_path / "ci-config"
+    config.write_text(f"[CI]\nuser={connection['user']}\nfingerprint={connection['fingerprint']}\n"
+                      f"tenancy={connection['tenancy']}\nregion={connection['region']}\n"
+                      f"key_file={connection['key_file']}\n")
+    monkeypatch.setenv("OCI_CONFIG_FILE", str(config))
+    monkeypatch.setenv("OCI_CONFIG_PROFILE", "CI")
+    without_key = {"tenancy": None, "user": None, "fingerprint": None, "key_file": None}
+    made = network(**without_key)
+    assert made["exit_code"] == 0 and made["changed"], made
+    refused = network(config_file=str(tmp_path / "absent"), **without_key)
+    assert refused["exit_code"] == 1 and f"no OCI config at {tmp_path / 'absent'}" in refused["msg"], refused
