@@ -32,7 +32,8 @@ def connection_spec():
     return {
         "config_file": {"type": "path", "default": "~/.oci/config",
                         "fallback": (env_fallback, ["OCI_CONFIG_FILE"])},
-        "config_profile": {"type": "str", "default": "DEFAULT", "fallback": (env_fallback, ["OCI_CONFIG_PROFILE"])},
+        "config_profile": {"type": "str", "default": "DEFAULT",
+                           "fallback": (env_fallback, ["OCI_CONFIG_PROFILE"])},
         "region": {"type": "str"},
         "tenancy": {"type": "str"},
         "user": {"type": "str"},

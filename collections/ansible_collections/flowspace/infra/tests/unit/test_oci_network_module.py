@@ -281,8 +281,8 @@ def test_each_failed_teardown_step_is_named_whole(oci_api, network, method, path
     assert [a.split("(")[-1].rstrip(")") for a in failed["actions"]] == deleted
 
 
-def test_the_config_file_comes_from_oci_config_file_when_not_given(oci_api, network, tmp_path,
-                                                                  monkeypatch) -> None:
+def test_the_config_file_comes_from_oci_config_file_when_not_given(
+        oci_api, network, tmp_path, monkeypatch) -> None:
     """A CI runner writes its config from secrets and names it in OCI_CONFIG_FILE (and the profile
     in OCI_CONFIG_PROFILE); the option, when given, still wins."""
     connection = oci_api.connection()
