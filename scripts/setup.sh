@@ -177,6 +177,12 @@ setup_all() {
 #   FLOWSPACE_SSH_KNOWN_HOSTS  known_hosts lines for the stack's hosts (strict host-key checking)
 #   FLOWSPACE_OCI_CONFIG       an OCI SDK config file's text (provision), and with it
 #   FLOWSPACE_OCI_API_KEY      its API private key (PEM): the config's key_file is pointed at it
+# One secret as a file in FLOWSPACE_SECRETS_DIR that only this user reads (ssh refuses a key
+# others can read).
+write_secret() {
+  (umask 077 && printf '%s\n' "$2" >"$FLOWSPACE_SECRETS_DIR/$1")
+}
+
 setup_secrets_from_env() {
   if [ -n "${FLOWSPACE_VAULT_PASSWORD:-}" ] && [ -z "${ANSIBLE_VAULT_PASSWORD_FILE:-}" ]; then
     export ANSIBLE_VAULT_PASSWORD_FILE="$FLOWSPACE_ROOT/scripts/vault_password_from_env.sh"
@@ -189,18 +195,18 @@ setup_secrets_from_env() {
   # shellcheck disable=SC2064 # the folder's name now, not at exit
   trap "rm -rf '$FLOWSPACE_SECRETS_DIR'" EXIT
   if [ -n "${FLOWSPACE_SSH_PRIVATE_KEY:-}" ]; then
-    printf '%s\n' "$FLOWSPACE_SSH_PRIVATE_KEY" >"$FLOWSPACE_SECRETS_DIR/ssh_key"
+    write_secret ssh_key "$FLOWSPACE_SSH_PRIVATE_KEY"
     export ANSIBLE_PRIVATE_KEY_FILE="$FLOWSPACE_SECRETS_DIR/ssh_key"
   fi
   if [ -n "${FLOWSPACE_SSH_KNOWN_HOSTS:-}" ]; then
-    printf '%s\n' "$FLOWSPACE_SSH_KNOWN_HOSTS" >"$FLOWSPACE_SECRETS_DIR/known_hosts"
+    write_secret known_hosts "$FLOWSPACE_SSH_KNOWN_HOSTS"
     export ANSIBLE_SSH_COMMON_ARGS="-o UserKnownHostsFile=$FLOWSPACE_SECRETS_DIR/known_hosts -o StrictHostKeyChecking=yes"
   fi
   if [ -n "${FLOWSPACE_OCI_CONFIG:-}" ]; then
     [ -n "${FLOWSPACE_OCI_API_KEY:-}" ] || die "FLOWSPACE_OCI_CONFIG is set without FLOWSPACE_OCI_API_KEY (its API key, PEM)"
-    printf '%s\n' "$FLOWSPACE_OCI_API_KEY" >"$FLOWSPACE_SECRETS_DIR/oci_api_key.pem"
-    printf '%s\n' "$FLOWSPACE_OCI_CONFIG" \
-      | sed "s|^key_file[[:space:]]*=.*|key_file=$FLOWSPACE_SECRETS_DIR/oci_api_key.pem|" >"$FLOWSPACE_SECRETS_DIR/oci_config"
+    write_secret oci_api_key.pem "$FLOWSPACE_OCI_API_KEY"
+    write_secret oci_config "$(printf '%s\n' "$FLOWSPACE_OCI_CONFIG" \
+      | sed "s|^key_file[[:space:]]*=.*|key_file=$FLOWSPACE_SECRETS_DIR/oci_api_key.pem|")"
     # The collection's OCI modules read OCI_CONFIG_FILE when the inventory names no config file.
     export OCI_CONFIG_FILE="$FLOWSPACE_SECRETS_DIR/oci_config"
   fi

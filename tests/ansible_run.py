@@ -52,9 +52,12 @@ class PlaybookRun:
         return self
 
 
-def write_inventory(path: Path, hosts: dict[str, dict]) -> Path:
+def write_inventory(path: Path, hosts: dict[str, dict], lab_login: bool = True) -> Path:
     """A static inventory putting every host in the stack's groups, with the lab's group_vars
-    (stack, ACME server, binaries) beside it; host vars given here win over them."""
+    (stack, ACME server, binaries) beside it; host vars given here win over them. Without
+    lab_login, the lab's SSH login settings are left out (connection.yml: its key, relaxed
+    host-key checking), as in a repository's inventory: the key and known hosts come from
+    elsewhere (a CI runner's environment)."""
     inventory = {
         "all": {
             "children": {
@@ -70,8 +73,15 @@ def write_inventory(path: Path, hosts: dict[str, dict]) -> Path:
     }
     path.write_text(json.dumps(inventory))
     group_vars = path.parent / "group_vars"
-    if not group_vars.exists():
+    if group_vars.exists():
+        return path
+    if lab_login:
         group_vars.symlink_to(LAB_GROUP_VARS, target_is_directory=True)
+        return path
+    (group_vars / "all").mkdir(parents=True)
+    for settings in (LAB_GROUP_VARS / "all").iterdir():
+        if settings.name != "connection.yml":
+            (group_vars / "all" / settings.name).symlink_to(settings)
     return path
 
 

@@ -41,9 +41,10 @@ STACK = {
     "vercel_token": TOKEN,
     "vercel_project": PROJECT,
 }
-# The lab's admin login, without an address: provision writes it.
+NAMES = tuple(STACK[f"flowspace_{name}_domain"] for name in ("socket", "livekit", "turn"))
+# The lab's admin login, without an address (provision writes it), and the API key's settings,
+# as an operator's laptop has them (the CI runner gets the same from its secrets instead).
 ADMIN = {
-    "ansible_user": "ubuntu",
     "ansible_ssh_private_key_file": str(paths.lab_key()),
     "ansible_ssh_common_args": (
         "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
@@ -59,25 +60,41 @@ class Deployed:
         self.acme, self.vercel = acme, vercel
         self.first = None
         self.first_oci_writes = []  # what the first deploy asked Oracle to make
+        self.orders_before = 0
 
-    def extra_vars(self) -> str:
-        extra = self.work / "extra.json"
+    def extra_vars(self, laptop: bool = True) -> str:
+        """The stack's settings; on a laptop, also the admin's SSH login and the OCI API key."""
+        extra = self.work / ("extra.json" if laptop else "extra-runner.json")
+        api_key = {k: v for k, v in self.oci.settings().items()
+                   if k in ("oci_tenancy", "oci_user", "oci_fingerprint", "oci_key_file")}
         extra.write_text(json.dumps({**STACK, "vercel_api_url": self.vercel.base_url,
-                                     "cloud_init_dir": str(self.work / "out")}))
+                                     "cloud_init_dir": str(self.work / "out"),
+                                     **({**ADMIN, **api_key} if laptop else {})}))
         return f"@{extra}"
 
     def deploy(self) -> subprocess.CompletedProcess:
-        """./flowspace deploy's chain (its set-up is the suite's), with Ansible's plain linear
-        strategy (ansible.cfg's is Mitogen's): the plays do not depend on it."""
+        """./flowspace deploy's chain from a laptop (its set-up is the suite's), with Ansible's
+        plain linear strategy (ansible.cfg's is Mitogen's): the plays do not depend on it."""
+        ca_file = str(self.acme.issuing_chain_bundle())
+        return self._timed([sys.executable, "tools/deploy.py", "-i", str(self.inventory),
+                            "--ca-file", ca_file, "--", "-e", self.extra_vars()],
+                           {**os.environ, "ANSIBLE_STRATEGY": "linear",
+                            "PATH": f"{VENV_BIN}:{os.environ['PATH']}"})
+
+    def deploy_as_the_runner(self, secrets: dict, scratch) -> subprocess.CompletedProcess:
+        """The deploy workflow's command, as a CI runner runs it: a clean environment holding
+        only the secrets (the SSH key, the hosts' keys, the OCI config and API key)."""
+        env = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "TMPDIR": str(scratch), **secrets}
+        ca_file = str(self.acme.issuing_chain_bundle())
+        return self._timed(["./flowspace", "deploy", "-i", str(self.inventory), "--ca-file", ca_file,
+                            "--", "-e", self.extra_vars(laptop=False)], env)
+
+    def _timed(self, command: list[str], env: dict) -> subprocess.CompletedProcess:
         self.oci.clear_requests()
         self.vercel.clear_requests()
         started = time.monotonic()
-        run = subprocess.run(
-            [sys.executable, "tools/deploy.py", "-i", str(self.inventory),
-             "--ca-file", str(self.acme.issuing_chain_bundle()), "--", "-e", self.extra_vars()],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=1500, check=False,
-            env={**os.environ, "ANSIBLE_STRATEGY": "linear", "PATH": f"{VENV_BIN}:{os.environ['PATH']}"},
-        )
+        run = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1500,
+                             check=False, env=env)
         run.seconds = round(time.monotonic() - started, 1)
         return run
 
@@ -106,11 +123,18 @@ def deployed(tmp_path_factory):
     vercel.add_project(PROJECT)
     lab_boot = LabBoot(work / "seeds")
     stand_in = oci_stand_in.start(work, boot=lab_boot.boot, halt=lab_boot.halt)
+    admin_key = paths.lab_key().with_suffix(".pub").read_text().strip()
     inventory = write_inventory(
         work / "hosts.json",
-        {HOST_NAME: {**ADMIN, **stand_in.settings(), "oci_launch_retry_delay": 1, "oci_ssh_timeout": 300}},
+        # As a repository holds it: the admin's user and public key, where to build; no key file.
+        {HOST_NAME: {"ansible_user": "ubuntu", "oci_launch_retry_delay": 1, "oci_ssh_timeout": 300,
+                     "flowspace_admin_ssh_public_keys": [admin_key],
+                     **{k: v for k, v in stand_in.settings().items()
+                        if k in ("oci_compartment_id", "oci_region", "oci_service_endpoint")}}},
+        lab_login=False,
     )
     site = Deployed(work, stand_in, lab_boot, inventory, acme, vercel)
+    site.orders_before = acme.orders_for(*NAMES)  # Pebble's log is the machine's, not this test's
     site.first = site.deploy()
     site.first_oci_writes = site.oci.writes()
     print(f"\nfirst deploy, {site.first.seconds} s:\n{site.first.stdout}")
@@ -134,21 +158,40 @@ def test_deploy_runs_the_whole_chain_from_an_empty_account(deployed) -> None:
     records = sorted((r["name"], r["type"], r["value"]) for r in deployed.vercel.records(ZONE))
     address = deployed.host.ip_address()
     assert records == [("livekit", "A", address), ("socket", "A", address), ("turn", "A", address)]
-    names = (STACK[f"flowspace_{n}_domain"] for n in ("socket", "livekit", "turn"))
-    assert deployed.acme.orders_for(*names) == 3
+    assert deployed.acme.orders_for(*NAMES) - deployed.orders_before == 3, "one order per name"
     assert run.seconds <= 300, f"the chain took {run.seconds} s (goal: 5 minutes)"
 
 
-def test_a_second_deploy_changes_nothing_and_writes_to_no_api(deployed) -> None:
+def test_a_second_deploy_from_a_ci_runner_changes_nothing_and_writes_to_no_api(deployed, tmp_path) -> None:
+    """The deploy workflow's step (./flowspace deploy with the runner's secrets as environment
+    variables, strict host-key checking): every step 0 changed, no write to Oracle or Vercel,
+    no new certificate order, no secret in its output, nothing of them left behind."""
+    host = deployed.host
+    api = deployed.oci.settings()
+    secrets = {
+        "FLOWSPACE_SSH_PRIVATE_KEY": paths.lab_key().read_text(),
+        "FLOWSPACE_SSH_KNOWN_HOSTS": f"{host.ip_address()} "
+                                     + host.exec("cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.strip(),
+        "FLOWSPACE_OCI_CONFIG": (f"[DEFAULT]\nuser={api['oci_user']}\nfingerprint={api['oci_fingerprint']}\n"
+                                 f"tenancy={api['oci_tenancy']}\nregion={api['oci_region']}\n"
+                                 "key_file=~/.oci/oci_api_key.pem\n"),
+        "FLOWSPACE_OCI_API_KEY": open(api["oci_key_file"]).read(),  # noqa: PTH123, SIM115
+    }
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     orders = deployed.acme.orders_for(STACK["flowspace_socket_domain"])
-    again = deployed.deploy()
-    assert again.returncode == 0, again.stdout[-6000:] + again.stderr[-3000:]
+    again = deployed.deploy_as_the_runner(secrets, scratch)
+    output = again.stdout + again.stderr
+    assert again.returncode == 0, output[-6000:]
     found = steps(again.stdout)
     assert {step: changed for step, (_, _, changed) in found.items()} == {
         "provision": 0, "dns": 0, "site": 0, "check": None}, again.stdout
     assert deployed.oci.writes() == []
     assert [r for r in deployed.vercel.requests() if r["method"] != "GET"] == []
     assert deployed.acme.orders_for(STACK["flowspace_socket_domain"]) == orders
+    for name in ("FLOWSPACE_SSH_PRIVATE_KEY", "FLOWSPACE_OCI_API_KEY"):
+        assert secrets[name].splitlines()[1] not in output, f"{name} was printed"
+    assert list(scratch.iterdir()) == [], "the runner's secrets are removed when the command ends"
 
 
 def test_provision_made_the_instance_and_wrote_its_address(deployed) -> None:

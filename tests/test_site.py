@@ -338,6 +338,11 @@ BAD_INPUT = {
     "edge without a public address": ({"flowspace_public_ipv4": "edge.example"},
                                       "has no public IPv4 address: its flowspace_public_ipv4 is"),
     "unknown Vercel project": ({"vercel_project": "no-such-project"}, "404"),
+    "vault LiveKit keys that are not the host's": (
+        {"flowspace_livekit_api_key": "APIfromthevault", "flowspace_livekit_api_secret": "v" * 40},
+        "The host's LiveKit key pair (key "),
+    "vault socket secret that is not the host's": ({"flowspace_socket_auth_secret": "w" * 48},
+                                                   "The host's socket signing secret"),
 }
 
 WATCHED_FILES = (SSHD_DROP_IN, CADDYFILE, LIVEKIT_CONFIG, LIVEKIT_KEYS, SOCKET_ENV, "/etc/iptables/rules.v4")
@@ -566,7 +571,7 @@ def test_the_drift_workflow_runs_as_a_ci_runner_would(site, tmp_path) -> None:
     inventory = tmp_path / "runner" / "hosts.json"
     inventory.parent.mkdir()
     write_inventory(inventory, {site.name: {"ansible_host": "127.0.0.1", "ansible_port": site.host.ssh_port,
-                                            "ansible_user": "ubuntu"}})
+                                            "ansible_user": "ubuntu"}}, lab_login=False)
     known = subprocess.run(["ssh-keyscan", "-p", str(site.host.ssh_port), "127.0.0.1"], capture_output=True,
                            text=True, check=True).stdout
     private_key = paths.lab_key().read_text()
