@@ -55,3 +55,31 @@ def render_port_model(inventory: str, out) -> object:
                        "-e", f"oci_security_list_file={security_list}", "-e", f"port_model_dir={out}")
     assert run.returncode == 0, run.output[-3000:]
     return security_list
+
+
+def test_with_ipv6_the_printed_list_is_the_provisioned_one_rule_for_rule(tmp_path) -> None:
+    """oci_security_list.yml and provision.yml share one source: with oci_ipv6, both open the
+    public ports from ::/0 too, and print and make the same rules."""
+    inventory = REPO_ROOT / "inventories/production/hosts.yml"
+    printed = tmp_path / "security-list.json"
+    run = run_playbook(inventory, "playbooks/oci_security_list.yml", "-e", "oci_ipv6=true",
+                       "-e", f"oci_security_list_file={printed}")
+    assert run.returncode == 0, run.output[-3000:]
+    stand_in = oci_stand_in.start(tmp_path)
+    try:
+        settings = tmp_path / "oci.json"
+        settings.write_text(json.dumps({**stand_in.settings(), "oci_ipv6": True}))
+        run = run_playbook(inventory, "playbooks/provision.yml", "--tags", "network", "-e", f"@{settings}")
+        assert run.returncode == 0, run.output[-3000:]
+        [made] = [s for s in stand_in.state()["securityLists"] if s["freeformTags"]]
+    finally:
+        stand_in.server.shutdown()
+
+    fields = ("protocol", "source", "tcpOptions", "udpOptions", "icmpOptions")
+
+    def rules(listed):
+        return sorted(json.dumps({k: r[k] for k in fields if k in r}, sort_keys=True) for r in listed)
+
+    listed = json.loads(printed.read_text())
+    assert {rule["source"] for rule in listed} >= {"0.0.0.0/0", "::/0"}, listed
+    assert rules(listed) == rules(made["ingressSecurityRules"])
