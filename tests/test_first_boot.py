@@ -13,10 +13,12 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import oci_stand_in
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
 
 from ansible_run import run_playbook, write_inventory
 from labkit.clients.vercel_client import EmulatorClient
@@ -67,7 +69,9 @@ class Deployed:
         extra = self.work / ("extra.json" if laptop else "extra-runner.json")
         api_key = {k: v for k, v in self.oci.settings().items()
                    if k in ("oci_tenancy", "oci_user", "oci_fingerprint", "oci_key_file")}
-        extra.write_text(json.dumps({**STACK, "vercel_api_url": self.vercel.base_url,
+        # The runner's Vercel token is in the vault (deploy_as_the_runner), not in the clear.
+        stack = STACK if laptop else {k: v for k, v in STACK.items() if k != "vercel_token"}
+        extra.write_text(json.dumps({**stack, "vercel_api_url": self.vercel.base_url,
                                      "cloud_init_dir": str(self.work / "out"),
                                      **({**ADMIN, **api_key} if laptop else {})}))
         return f"@{extra}"
@@ -81,13 +85,17 @@ class Deployed:
                            {**os.environ, "ANSIBLE_STRATEGY": "linear",
                             "PATH": f"{VENV_BIN}:{os.environ['PATH']}"})
 
-    def deploy_as_the_runner(self, secrets: dict, scratch) -> subprocess.CompletedProcess:
+    def deploy_as_the_runner(self, secrets: dict, scratch, *ansible_args: str,
+                             verbose: bool = False) -> subprocess.CompletedProcess:
         """The deploy workflow's command, as a CI runner runs it: a clean environment holding
-        only the secrets (the SSH key, the hosts' keys, the OCI config and API key)."""
+        only the secrets (the vault password, the SSH key, the hosts' keys, the OCI config and
+        API key), the repository's vault file beside the inventory."""
         env = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "TMPDIR": str(scratch), **secrets}
         ca_file = str(self.acme.issuing_chain_bundle())
-        return self._timed(["./flowspace", "deploy", "-i", str(self.inventory), "--ca-file", ca_file,
-                            "--", "-e", self.extra_vars(laptop=False)], env)
+        vault = f"@{self.work / 'vault.yml'}"
+        shown = ["--verbose"] if verbose else []
+        return self._timed(["./flowspace", "deploy", "-i", str(self.inventory), "--ca-file", ca_file, *shown,
+                            "--", "-e", self.extra_vars(laptop=False), "-e", vault, *ansible_args], env)
 
     def _timed(self, command: list[str], env: dict) -> subprocess.CompletedProcess:
         self.oci.clear_requests()
@@ -162,36 +170,79 @@ def test_deploy_runs_the_whole_chain_from_an_empty_account(deployed) -> None:
     assert run.seconds <= 300, f"the chain took {run.seconds} s (goal: 5 minutes)"
 
 
-def test_a_second_deploy_from_a_ci_runner_changes_nothing_and_writes_to_no_api(deployed, tmp_path) -> None:
-    """The deploy workflow's step (./flowspace deploy with the runner's secrets as environment
-    variables, strict host-key checking): every step 0 changed, no write to Oracle or Vercel,
-    no new certificate order, no secret in its output, nothing of them left behind."""
-    host = deployed.host
-    api = deployed.oci.settings()
-    secrets = {
+def runner_secrets(deployed, vault_password: str) -> dict:
+    """The deploy workflow's secrets: the vault holds the Vercel token and the OCI key's pass
+    phrase (the key itself, encrypted with it, is a secret of its own, as is its config)."""
+    host, api = deployed.host, deployed.oci.settings()
+    pass_phrase = "an-oci-key-pass-phrase-" + os.urandom(6).hex()
+    key = serialization.load_pem_private_key(Path(api["oci_key_file"]).read_bytes(), None)
+    encrypted = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.BestAvailableEncryption(pass_phrase.encode())).decode()
+    vault_file = deployed.work / "vault.yml"
+    vault_file.write_text(yaml.safe_dump({"vercel_token": TOKEN, "oci_key_pass_phrase": pass_phrase}))
+    password_file = deployed.work / "vault-password"
+    password_file.write_text(vault_password)
+    subprocess.run([str(VENV_BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(password_file),
+                    str(vault_file)], check=True, capture_output=True)
+    password_file.unlink()
+    return {
+        "FLOWSPACE_VAULT_PASSWORD": vault_password,
         "FLOWSPACE_SSH_PRIVATE_KEY": paths.lab_key().read_text(),
         "FLOWSPACE_SSH_KNOWN_HOSTS": f"{host.ip_address()} "
                                      + host.exec("cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.strip(),
         "FLOWSPACE_OCI_CONFIG": (f"[DEFAULT]\nuser={api['oci_user']}\nfingerprint={api['oci_fingerprint']}\n"
                                  f"tenancy={api['oci_tenancy']}\nregion={api['oci_region']}\n"
                                  "key_file=~/.oci/oci_api_key.pem\n"),
-        "FLOWSPACE_OCI_API_KEY": open(api["oci_key_file"]).read(),  # noqa: PTH123, SIM115
+        "FLOWSPACE_OCI_API_KEY": encrypted,
+        "pass phrase": pass_phrase,  # not for the environment: what the output must not hold
     }
+
+
+def test_a_second_deploy_from_a_ci_runner_changes_nothing_and_writes_to_no_api(deployed, tmp_path) -> None:
+    """The deploy workflow's step (./flowspace deploy with the runner's secrets as environment
+    variables, strict host-key checking), at -vvv with Ansible's output shown: every step 0
+    changed, no write to Oracle or Vercel, no new certificate order; no secret in its output,
+    nothing of them left behind."""
+    secrets = runner_secrets(deployed, "a-runner-vault-password-" + os.urandom(6).hex())
+    given = {name: value for name, value in secrets.items() if name.startswith("FLOWSPACE_")}
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     orders = deployed.acme.orders_for(STACK["flowspace_socket_domain"])
-    again = deployed.deploy_as_the_runner(secrets, scratch)
+    again = deployed.deploy_as_the_runner(given, scratch, "-vvv", verbose=True)
     output = again.stdout + again.stderr
     assert again.returncode == 0, output[-6000:]
     found = steps(again.stdout)
     assert {step: changed for step, (_, _, changed) in found.items()} == {
-        "provision": 0, "dns": 0, "site": 0, "check": None}, again.stdout
+        "provision": 0, "dns": 0, "site": 0, "check": None}, output[-6000:]
     assert deployed.oci.writes() == []
     assert [r for r in deployed.vercel.requests() if r["method"] != "GET"] == []
     assert deployed.acme.orders_for(STACK["flowspace_socket_domain"]) == orders
-    for name in ("FLOWSPACE_SSH_PRIVATE_KEY", "FLOWSPACE_OCI_API_KEY"):
-        assert secrets[name].splitlines()[1] not in output, f"{name} was printed"
+    host = deployed.host
+    kept = {"LiveKit API secret": host.exec("cat", "/etc/livekit/keys.yaml").stdout.split(":")[1].strip(),
+            "socket auth secret": [line.split("=", 1)[1] for line in host.exec(
+                "cat", "/opt/flowspace-socket/shared/flowspace-socket.env").stdout.splitlines()
+                if line.startswith("AUTH_SECRET=")][0]}
+    searched = {**kept, "vault password": secrets["FLOWSPACE_VAULT_PASSWORD"], "Vercel token": TOKEN,
+                "OCI key pass phrase": secrets["pass phrase"],
+                "SSH private key": secrets["FLOWSPACE_SSH_PRIVATE_KEY"].splitlines()[1],
+                "OCI API key": secrets["FLOWSPACE_OCI_API_KEY"].splitlines()[1]}
+    assert len(output) > 100_000, "Ansible's -vvv output was shown"
+    assert [name for name, value in searched.items() if value in output] == []
     assert list(scratch.iterdir()) == [], "the runner's secrets are removed when the command ends"
+
+
+def test_a_wrong_vault_password_stops_the_deploy_before_any_write(deployed, tmp_path) -> None:
+    secrets = runner_secrets(deployed, "the-right-vault-password")
+    given = {name: value for name, value in secrets.items() if name.startswith("FLOWSPACE_")}
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    wrong = {**given, "FLOWSPACE_VAULT_PASSWORD": "not-the-password"}
+    refused = deployed.deploy_as_the_runner(wrong, scratch)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    lines = refused.stdout.splitlines()
+    assert lines[0].startswith("FAIL provision ("), refused.stdout
+    assert "to fix: the vault password does not open the vault" in refused.stdout, refused.stdout
+    assert deployed.oci.requests() == [] and deployed.vercel.requests() == []
 
 
 def test_provision_made_the_instance_and_wrote_its_address(deployed) -> None:

@@ -48,6 +48,8 @@ STEPS = [
     Step("site", ROOT / "site.yml", [],
          "the failed task above names what to fix; running again is safe (it heals what is half done)"),
 ]
+VAULT_FIX = ("the vault password does not open the vault: give the right one (FLOWSPACE_VAULT_PASSWORD, "
+             "or -- --vault-password-file FILE)")
 CHECK_FIX = ("the stack is deployed, but users cannot use it yet: the failing check names what "
              "(DNS not yet at every resolver, a firewall or OCI security list, a certificate)")
 
@@ -73,9 +75,10 @@ def run_step(step: Step, inventory: str | None, extra: list[str], verbose: bool)
             print(f"ok   {step.name} ({seconds:.1f} s, {changed} changed)", flush=True)
             return True
         print(f"FAIL {step.name} ({seconds:.1f} s, ansible-playbook exit {runner.rc})", flush=True)
-        for failure in failures(runner):
+        found = failures(runner)
+        for failure in found:
             print(f"     {failure}")
-        print(f"     to fix: {step.fix}")
+        print(f"     to fix: {VAULT_FIX if any('Decryption failed' in f for f in found) else step.fix}")
         return False
 
 
