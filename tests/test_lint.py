@@ -1,6 +1,7 @@
 """Lint gates: every file the project ships passes its linter, every playbook parses."""
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -83,6 +84,53 @@ def test_role_defaults_match_the_argument_spec(role: Path) -> None:
     assert not missing, f"{role.name}: the argument spec gives no default for {missing}"
     differ = sorted(name for name, option in spec.items() if option["default"] != defaults[name])
     assert not differ, f"{role.name}: defaults/main.yml and the argument spec disagree on {differ}"
+
+
+STACK_VARIABLE = re.compile(r"\bflowspace_[a-z0-9_]+")
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[role.name for role in ROLES])
+def test_role_reads_no_stack_variable(role: Path) -> None:
+    """A role takes only its own variables: the stack's (flowspace_*) reach it through
+    playbooks/inputs/. (Prometheus metric names in templates are not variables.)"""
+    readers = []
+    for path in sorted(role.rglob("*")):
+        if path.suffix not in {".yml", ".j2"} or path.name == "rules.yml.j2":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if "{{" in code or "when:" in code or "that:" in code or path.suffix == ".j2":
+                names = [name for name in STACK_VARIABLE.findall(code) if name != "flowspace_access_log"]
+                if names:
+                    readers.append(f"{path.relative_to(REPO_ROOT)}:{number}: {names}")
+    assert not readers, "roles read the stack's variables:\n" + "\n".join(readers)
+
+
+def standalone_playbook(role: Path) -> str:
+    readme = (role / "README.md").read_text()
+    section = readme.split("## Use it on its own", 1)
+    assert len(section) == 2, f"{role.name}/README.md has no 'Use it on its own' section"
+    block = re.search(r"```yaml\n(.*?)```", section[1], re.S)
+    assert block, f"{role.name}/README.md's 'Use it on its own' has no YAML playbook"
+    return block.group(1)
+
+
+@pytest.mark.parametrize("role", ROLES, ids=[role.name for role in ROLES])
+def test_role_readme_shows_it_used_alone(role: Path, tmp_path: Path) -> None:
+    """The README's playbook uses the role outside the stack: it parses, applies the role, and
+    gives it only role-prefixed variables of its spec."""
+    text = standalone_playbook(role)
+    plays = yaml.safe_load(text)
+    given = {name for play in plays for entry in play.get("roles", []) if entry["role"] == role.name
+             for name in entry.get("vars", {})}
+    assert given, f"{role.name}/README.md's playbook does not apply the role with its variables"
+    assert given <= role_options(role), f"not {role.name}'s variables: {sorted(given - role_options(role))}"
+    (tmp_path / "playbook.yml").write_text(text)
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(
+        {"all": {"hosts": {name: {} for play in plays for name in [play["hosts"]]}}}))
+    result = run_tool("ansible-playbook", "--syntax-check", "-i", str(tmp_path / "hosts.yml"),
+                      str(tmp_path / "playbook.yml"))
+    assert result.returncode == 0, tail(result)
 
 
 MODULES_DIR = REPO_ROOT / "collections/ansible_collections/flowspace/infra/plugins/modules"
