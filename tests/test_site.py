@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
+import fresh_runner
 from ansible_run import STOPS_EARLY, run_playbook, write_inventory
 from labkit.checks import stack_check
 from labkit.lab import binaries, paths
@@ -555,9 +556,11 @@ def test_a_controller_with_no_state_of_its_own_changes_nothing(site, tmp_path) -
 
 
 def test_the_drift_workflow_runs_as_a_ci_runner_would(site, tmp_path) -> None:
-    """drift.yml's one step, with its secrets only in the environment: the vault password (the
-    Vercel token is vaulted here), the admin's SSH key and the host's known key (strict host-key
-    checking). The verdict lands in the job summary; no secret is printed or left on disk."""
+    """drift.yml's one step as a runner runs it: a clean checkout in a fresh container, its
+    secrets only in the environment (the vault password, the Vercel token being vaulted; the
+    admin's SSH key; the host's known key, for strict host-key checking), no credentials folder
+    (the keys are the host's). The verdict lands in the job summary; no secret is printed or
+    left on disk."""
     vault_password, token = "a-runner-vault-password", json.loads(site.extra.read_text())["vercel_token"]
     password_file = tmp_path / "password"
     password_file.write_text(vault_password)
@@ -567,6 +570,12 @@ def test_the_drift_workflow_runs_as_a_ci_runner_would(site, tmp_path) -> None:
         capture_output=True, text=True, check=True).stdout
     password_file.unlink()
     (tmp_path / "vault.yml").write_text(vaulted)
+    # The stack's settings without the token (vaulted above) and with empty credentials folders.
+    settings = json.loads(site.extra.read_text())
+    del settings["vercel_token"]
+    settings["livekit_credentials_dir"] = str(tmp_path / "credentials" / "livekit")
+    settings["socket_server_credentials_dir"] = str(tmp_path / "credentials" / "socket")
+    (tmp_path / "stack.json").write_text(json.dumps(settings))
     # The inventory a repository holds: address and user, no key file, no relaxed host checking.
     inventory = tmp_path / "runner" / "hosts.json"
     inventory.parent.mkdir()
@@ -577,22 +586,24 @@ def test_the_drift_workflow_runs_as_a_ci_runner_would(site, tmp_path) -> None:
     private_key = paths.lab_key().read_text()
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    env = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"], "TMPDIR": str(scratch),
-           "FLOWSPACE_VAULT_PASSWORD": vault_password, "FLOWSPACE_SSH_PRIVATE_KEY": private_key,
-           "FLOWSPACE_SSH_KNOWN_HOSTS": known}
-    summary = tmp_path / "summary.md"
-    run = subprocess.run(
-        ["./flowspace", "drift", "-i", str(inventory), "--summary", str(summary), "--",
-         "-e", f"@{site.extra}", "-e", f"@{tmp_path / 'vault.yml'}"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+    checkout = fresh_runner.clean_checkout(tmp_path / "checkout")
+    run = fresh_runner.run_step(
+        checkout,
+        f"TMPDIR={scratch} ./flowspace drift -i {inventory} --summary {tmp_path / 'summary.md'} -- "
+        f"-e @{tmp_path / 'stack.json'} -e @{tmp_path / 'vault.yml'}",
+        secrets={"FLOWSPACE_VAULT_PASSWORD": vault_password, "FLOWSPACE_SSH_PRIVATE_KEY": private_key,
+                 "FLOWSPACE_SSH_KNOWN_HOSTS": known},
+        # The repository's lab group_vars, which the inventory links to.
+        mounts=[tmp_path, REPO_ROOT / "inventories"])
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]
-    assert run.stdout.strip().endswith("no drift")
-    assert summary.read_text() == "### Drift: no drift\n\n"
+    assert run.stdout.strip().endswith("no drift"), output[-3000:]
+    assert (tmp_path / "summary.md").read_text() == "### Drift: no drift\n\n"
     for secret in (vault_password, token, private_key.splitlines()[1]):
         assert secret not in output
     assert list(scratch.iterdir()) == [], "the key and known hosts are removed when the command ends"
-
+    assert not (tmp_path / "credentials").exists() or not any((tmp_path / "credentials").rglob("*secret*")), (
+        "a check keeps no secret on the runner")
 
 
 def test_no_secret_reaches_the_output_the_logs_or_the_checkout(site, tmp_path) -> None:

@@ -8,6 +8,7 @@ What it checks comes from playbooks/check_spec.yml (the names, the edge's public
 the keys the app signs with), written owner-only by tools/deploy.py.
 """
 
+import argparse
 import json
 import tempfile
 import time
@@ -132,9 +133,12 @@ CHECKS = (("certificates", certificates), ("socket join", socket_join), ("liveki
           ("turn relay", turn_relay))
 
 
-def run(spec: Spec, ca_file: str | None, say=print) -> bool:
-    """Every check in turn, each printed with its time; stops at the first that fails."""
+def run(spec: Spec, ca_file: str | None, say=print, only: tuple[str, ...] = ()) -> bool:
+    """Every check in turn (those named in `only`, when given), each printed with its time;
+    stops at the first that fails."""
     for name, check in CHECKS:
+        if only and name not in only:
+            continue
         started = time.monotonic()
         try:
             found = check(spec, ca_file)
@@ -145,3 +149,14 @@ def run(spec: Spec, ca_file: str | None, say=print) -> bool:
         if not found["ok"]:
             return False
     return True
+
+
+def main(argv: list[str]) -> int:
+    """outside SPEC.json [--ca-file PEM] [--only CHECK]...: the checks, with the spec
+    playbooks/check_spec.yml writes (or one of the same fields); exit 1 when one fails."""
+    parser = argparse.ArgumentParser(prog="labkit outside")
+    parser.add_argument("spec", type=Path)
+    parser.add_argument("--ca-file", default=None, help="the CA to trust (default: the system's store)")
+    parser.add_argument("--only", action="append", default=[], choices=[name for name, _ in CHECKS])
+    args = parser.parse_args(argv)
+    return 0 if run(Spec.read(args.spec), args.ca_file, only=tuple(args.only)) else 1
