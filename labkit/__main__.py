@@ -6,7 +6,8 @@ Stand-ins:    pebble start|stop|status|add-a DOMAIN IP|issuing-root
               oci-emulator serve [--port P] --public-key PEM
               mirror build  (upstream package sources: Caddy's and NodeSource's apt, LiveKit's releases)
 Clients:      edge-client IP DOMAIN CA_FILE [--path P] [--no-echo]
-Checks:       stack-check [--json] | outside SPEC [--ca-file PEM] [--only CHECK] | probe HOST [TCP_PORTS] [UDP_PORTS] | ssh-audit HOST [PORT]
+Checks:       stack-check [--json] | outside SPEC [--ca-file PEM] [--only CHECK]
+              probe HOST [TCP_PORTS] [UDP_PORTS] | ssh-audit HOST [PORT]
 """
 
 import argparse
