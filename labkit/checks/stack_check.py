@@ -190,7 +190,9 @@ def report(findings: dict) -> str:
     lines.append(f"{mark[media['ok']]} livekit: " + (media.get("error") or (
         f"two participants joined room {media['room']} after {media.get('connected_after')} s; "
         f"the listener heard {media['frames']} frames of the speaker's tone (peak {media['peak']}) "
-        f"within {media.get('elapsed')} s")))
+        f"within {media.get('elapsed')} s"
+        + ("" if media["ok"] else
+           f" (participants' exit {media.get('exit')}, heard from {media.get('from')!r})"))))
     seen = findings["browser"]
     lines.append(f"{mark[seen['ok']]} browser: " + (seen.get("error") or (
         f"two Chromium pages at the app origin met in a space ({seen['members']} members) and heard each "
