@@ -27,6 +27,34 @@ def repo_root() -> Path:
 SITE_HOSTS = {"debian12": (2361, False), "debian13": (2362, True)}
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--site-flavour", action="append", choices=sorted(SITE_HOSTS), default=[],
+        help="keep only the tests of this site host (repeatable): the test command runs each "
+             "site host's tests in a process of its own")
+
+
+def site_flavour(item) -> str:
+    """The site host a test uses: its `site_flavour` mark, else its `flavour` parameter, else
+    Debian 12 (the tests that use no site host count as Debian 12's)."""
+    marker = item.get_closest_marker("site_flavour")
+    if marker:
+        return marker.args[0]
+    callspec = getattr(item, "callspec", None)
+    flavour = callspec.params.get("flavour") if callspec else None
+    return flavour if flavour in SITE_HOSTS else "debian12"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    wanted = config.getoption("site_flavour")
+    if not wanted:
+        return
+    others = [item for item in items if site_flavour(item) not in wanted]
+    if others:
+        config.hook.pytest_deselected(items=others)
+        items[:] = [item for item in items if site_flavour(item) in wanted]
+
+
 @pytest.fixture(scope="session")
 def upstream_mirror():
     """The lab's stand-in for the upstream package sources, served where host containers reach it."""
@@ -45,7 +73,14 @@ def sites(tmp_path_factory, request):
 
     made = {}
 
+    wanted = request.config.getoption("site_flavour")
+
     def get(flavour: str):
+        # Two processes making one site host would fight over its container: a test that uses
+        # a host its process was not given must say so with its mark.
+        assert not wanted or flavour in wanted, (
+            f"{request.node.nodeid} uses the {flavour} site host in a run limited to {wanted}: "
+            f"mark it @pytest.mark.site_flavour({flavour!r})")
         if flavour not in made:
             port, production_methods = SITE_HOSTS[flavour]
             extra = {}

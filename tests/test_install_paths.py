@@ -21,7 +21,7 @@ from labkit.mirror import apt_repo, debs, livekit_release, server, site
 from labkit.mirror.signing import Signer, lab_signer
 from labkit.standins import pebble
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.site_flavour("debian13")]
 
 CADDY_SOURCE = "/etc/apt/sources.list.d/caddy-stable.sources"
 NEXT_NODE = "24.21.0"  # the next major, from the npm registry's node-linux-<arch>

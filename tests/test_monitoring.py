@@ -254,6 +254,7 @@ def test_status_shows_every_figure_and_asks_for_attention(alerting) -> None:
         assert text in screen.stdout, screen.stdout
 
 
+@pytest.mark.site_flavour("debian13")
 def test_status_of_a_healthy_host_with_the_defaults(sites) -> None:
     """Debian 13 with the defaults: every figure read, no alert but (on a quiet machine) the
     idle-reclaim watch, and the exit status says whether anything needs attention."""
@@ -320,6 +321,7 @@ def promtool_test_rules(site: SiteHost, suite: dict) -> subprocess.CompletedProc
     return site.host.exec("promtool", "test", "rules", path, check=False)
 
 
+@pytest.mark.site_flavour("debian13")
 def test_the_reclaim_warning_fires_only_while_every_figure_is_under_the_line(sites) -> None:
     site = sites("debian13")
     rules_file = "/etc/prometheus/flowspace-rules.yml"
