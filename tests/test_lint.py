@@ -106,6 +106,25 @@ def test_role_reads_no_stack_variable(role: Path) -> None:
     assert not readers, "roles read the stack's variables:\n" + "\n".join(readers)
 
 
+def test_no_playbook_or_role_repeats_a_shared_default() -> None:
+    """The stack's shared defaults (module_utils/stack_defaults.py) are read through the
+    stack_default lookup; a literal copy as a `default(...)` fallback or a role default would
+    drift from it unseen."""
+    from ansible_collections.flowspace.infra.plugins.module_utils.stack_defaults import (  # noqa: PLC0415
+        STACK_DEFAULTS,
+    )
+    copies = []
+    places = [*(REPO_ROOT / "playbooks").rglob("*.yml"), *(REPO_ROOT / "roles").glob("*/defaults/main.yml"),
+              *(REPO_ROOT / "roles").glob("*/meta/argument_specs.yml")]
+    for path in places:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for value in (re.escape(str(value)) for value in STACK_DEFAULTS.values()):
+                literal = rf"(default\(\s*'?{value}'?\s*\)|^\s*[a-z_]+:\s*'?{value}'?\s*$)"
+                if re.search(literal, line.split("#", 1)[0]):
+                    copies.append(f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}")
+    assert not copies, "shared defaults written out again:\n" + "\n".join(copies)
+
+
 def standalone_playbook(role: Path) -> str:
     readme = (role / "README.md").read_text()
     section = readme.split("## Use it on its own", 1)

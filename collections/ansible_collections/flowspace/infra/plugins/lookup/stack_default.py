@@ -1,11 +1,13 @@
-"""The stack's shared defaults (the socket server's and LiveKit's loopback ports), one source."""
+"""The stack's shared defaults (the services' loopback ports and addresses), one source."""
 
 DOCUMENTATION = r"""
 name: stack_default
 short_description: A default shared by every layer of the FlowSpace stack
 description:
-  - Returns the stack's default for each name given (C(socket_port), C(livekit_port)), so
-    the roles' defaults, their argument specs and the edge's upstreams agree by construction.
+  - Returns the stack's default for each name given (C(socket_port), C(livekit_port),
+    C(turn_tls_port), C(redis_port), C(caddy_admin_listen), C(livekit_prometheus_port),
+    C(socket_metrics_port)), so the roles' defaults, their argument specs, the edge's upstreams
+    and what the monitoring layer scrapes agree by construction.
 options:
   _terms:
     description: Names of the defaults.

@@ -9,4 +9,9 @@ STACK_DEFAULTS = {
     "turn_tls_port": 5349,
     # Redis (scale-out only: a redis group in the inventory), for socket processes and LiveKit nodes.
     "redis_port": 6379,
+    # What the monitoring layer scrapes on loopback: Caddy's admin API, LiveKit's metrics and
+    # the first socket process's metrics (the next processes count up from it).
+    "caddy_admin_listen": "localhost:2019",
+    "livekit_prometheus_port": 6789,
+    "socket_metrics_port": 9464,
 }
