@@ -71,6 +71,23 @@ def converge_one(stack, playbook: str, tmp_path, **overrides):
     return run_playbook(stack.inventory, playbook, "-e", f"@{stack.extra}", "-e", f"@{override}", timeout=600)
 
 
+def assert_a_broken_version_goes_back(  # noqa: PLR0913
+    stack, playbook: str, tmp_path, unit: str, served_at: tuple[str, str], said: tuple[str, ...], **overrides
+) -> None:
+    """The playbook with a version that cannot serve: the run fails saying so (every text of
+    `said`), and the unit, back on the version before, is active and answers 200 with the
+    expected text at `served_at` (URL, text; through Caddy's site name when it is https)."""
+    bad = converge_one(stack, playbook, tmp_path, **overrides)
+    assert bad.returncode != 0
+    missing = [text for text in said if text not in bad.output]
+    assert not missing, f"the failure does not say {missing}: {bad.output[-3000:]}"
+    assert sh(stack, f"systemctl is-active {unit}") == "active"
+    url, expected = served_at
+    pinned = ("--resolve", f"{stack.socket_domain}:443:127.0.0.1") if url.startswith("https") else ()
+    served = answers(stack, url, *pinned)
+    assert served.endswith(" 200") and expected in served, f"the version gone back fails {url}: {served}"
+
+
 def test_each_service_came_from_its_upstream_layout(stack, upstream_mirror) -> None:
     assert sh(stack, "dpkg-query -W -f '${Version} ${Status}' caddy") == "2.11.9 hold ok installed"
     assert f"{upstream_mirror}/dl.cloudsmith.io/public/caddy/stable/deb/debian any-version/main" in sh(
@@ -205,16 +222,11 @@ def test_a_livekit_upgrade_restarts_once_a_broken_one_goes_back_and_a_downgrade_
     again = converge_one(stack, "playbooks/livekit.yml", tmp_path, livekit_version="1.13.6", **mirror)
     assert again.returncode == 0 and again.changed(stack.name) == [], again.changed_tasks
 
-    bad = converge_one(
-        stack, "playbooks/livekit.yml", tmp_path, livekit_version="1.13.7", livekit_start_timeout=8, **mirror
-    )
-    assert bad.returncode != 0
-    assert "livekit-server 1.13.7 did not answer" in bad.output, bad.output[-3000:]
-    assert "went back to 1.13.6, which answers again" in bad.output
+    assert_a_broken_version_goes_back(
+        stack, "playbooks/livekit.yml", tmp_path, "livekit", ("http://127.0.0.1:7880/", "OK"),
+        ("livekit-server 1.13.7 did not answer", "went back to 1.13.6, which answers again"),
+        livekit_version="1.13.7", livekit_start_timeout=8, **mirror)
     assert livekit_link(stack) == "/opt/livekit/1.13.6/livekit-server"
-    assert sh(stack, "systemctl is-active livekit") == "active"
-    served = answers(stack, "http://127.0.0.1:7880/")
-    assert served.startswith("OK") and served.endswith(" 200"), f"the version gone back serves: {served}"
 
     down = converge_one(stack, "playbooks/livekit.yml", tmp_path)  # the inventory's 1.13.5
     assert down.returncode == 0, down.output[-3000:]
@@ -250,17 +262,12 @@ def test_a_caddy_upgrade_serves_a_broken_one_goes_back_and_a_downgrade_returns(
     again = converge_one(stack, "playbooks/edge.yml", tmp_path, caddy_version="2.11.10", **mirror)
     assert again.returncode == 0 and again.changed(stack.name) == [], again.changed_tasks
 
-    bad = converge_one(
-        stack, "playbooks/edge.yml", tmp_path, caddy_version="2.11.11", caddy_start_timeout=6, **mirror
-    )
-    assert bad.returncode != 0
-    assert "caddy 2.11.11 did not serve" in bad.output, bad.output[-3000:]
-    assert "went back to 2.11.10, which serves again" in bad.output
+    assert_a_broken_version_goes_back(
+        stack, "playbooks/edge.yml", tmp_path, "caddy",
+        (f"https://{stack.socket_domain}/healthz", '"status":"ok"'),
+        ("caddy 2.11.11 did not serve", "went back to 2.11.10, which serves again"),
+        caddy_version="2.11.11", caddy_start_timeout=6, **mirror)
     assert caddy_version(stack) == "2.11.10 hold ok installed"
-    assert sh(stack, "systemctl is-active caddy") == "active"
-    served = answers(stack, f"https://{stack.socket_domain}/healthz",
-                     "--resolve", f"{stack.socket_domain}:443:127.0.0.1")
-    assert served.endswith(" 200") and '"status":"ok"' in served, "the version gone back serves"
 
     down = converge_one(stack, "playbooks/edge.yml", tmp_path)  # the inventory's version and mirror
     assert down.returncode == 0, down.output[-3000:]
@@ -297,14 +304,12 @@ def test_a_node_major_change_restarts_the_server_a_broken_one_goes_back_and_a_do
     restarted = sh(stack, "systemctl show -p MainPID --value flowspace-socket@1")
     assert restarted != pid, "not restarted on Node 24"
 
-    bad = converge_one(stack, "playbooks/socket.yml", tmp_path, socket_server_nodejs_major=25, **mirror)
-    assert bad.returncode != 0
-    assert "failed its health gate" in bad.output and "on Node.js 25.x" in bad.output, bad.output[-3000:]
-    assert f"and Node.js {NEXT_NODE}-1nodesource1." in bad.output
+    assert_a_broken_version_goes_back(
+        stack, "playbooks/socket.yml", tmp_path, "flowspace-socket@1",
+        ("http://127.0.0.1:3001/healthz", '"status":"ok"'),
+        ("failed its health gate", "on Node.js 25.x", f"and Node.js {NEXT_NODE}-1nodesource1."),
+        socket_server_nodejs_major=25, **mirror)
     assert sh(stack, "node --version") == f"v{NEXT_NODE}"
-    assert sh(stack, "systemctl is-active flowspace-socket@1") == "active"
-    served = answers(stack, "http://127.0.0.1:3001/healthz")
-    assert served.endswith(" 200") and '"status":"ok"' in served, "the server on the Node gone back serves"
 
     down = converge_one(stack, "playbooks/socket.yml", tmp_path)  # the inventory's major and mirror
     assert down.returncode == 0, down.output[-3000:]

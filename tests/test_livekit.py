@@ -8,13 +8,12 @@ import json
 
 import pytest
 from livekit import api
+from role_host import FIREWALL_ONLY, converge_behind_the_edge
 
-from ansible_run import STOPS_EARLY, run_playbook, ssh_host_vars, write_inventory
+from ansible_run import STOPS_EARLY, run_playbook
 from firewall_rules import iptables_opened
-from labkit.clients import edge_client
 from labkit.clients.livekit_clients import LiveKitClients
 from labkit.lab import hosts
-from labkit.standins import pebble
 
 pytestmark = pytest.mark.integration
 
@@ -25,8 +24,6 @@ DOMAIN = "livekit.livekit.pytest.test"
 STACK = {"flowspace_socket_domain": "socket.livekit.pytest.test", "flowspace_livekit_domain": DOMAIN}
 CONFIG = "/etc/livekit/livekit.yaml"
 KEY_FILE = "/etc/livekit/keys.yaml"
-FIREWALL_ONLY = "@tests/vars/firewall_only.yml"
-ONLY_SOCKET_STAND_IN = '{"prepare_upstream_ports": [3001]}'  # the LiveKit port is the server's
 
 
 class Deployed:
@@ -56,20 +53,11 @@ class Deployed:
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
-    acme = pebble.ensure_running()
-    host = hosts.start(HOST_NAME, "debian12", SSH_PORT)
-    workdir = tmp_path_factory.mktemp("livekit")
-    credentials = workdir / "credentials"
-    inventory = write_inventory(workdir / "hosts.json", {host.name: {
-        **ssh_host_vars(SSH_PORT), **STACK, "livekit_credentials_dir": str(credentials)}})
-    prepared = run_playbook(inventory, "tests/playbooks/prepare_edge.yml", "-e", ONLY_SOCKET_STAND_IN)
-    assert prepared.returncode == 0, prepared.output[-3000:]
-    first = run_playbook(inventory, PLAYBOOK, "-e", FIREWALL_ONLY)
-    assert first.returncode == 0, first.output[-3000:]
-    site = Deployed(host, inventory, credentials, str(acme.issuing_chain_bundle()), first)
-    edge_client.wait_for_certificate(site.ip, DOMAIN, site.ca_file)
+    made = converge_behind_the_edge(tmp_path_factory.mktemp("livekit"), HOST_NAME, SSH_PORT, STACK,
+                                    "livekit_credentials_dir", [3001], PLAYBOOK, DOMAIN)
+    site = Deployed(made.host, made.inventory, made.credentials, made.ca_file, made.first)
     yield site
-    hosts.remove(host.name)
+    hosts.remove(made.host.name)
 
 
 def list_room_names(client: api.LiveKitAPI):

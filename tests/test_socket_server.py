@@ -10,12 +10,12 @@ import time
 
 import pytest
 import socketio
+from role_host import FIREWALL_ONLY, converge_behind_the_edge
 
-from ansible_run import run_playbook, ssh_host_vars, write_inventory
+from ansible_run import run_playbook
 from labkit.clients import edge_client, socket_tokens
 from labkit.clients.socketio_client import Player
 from labkit.lab import hosts
-from labkit.standins import pebble
 from support import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -27,8 +27,6 @@ DOMAIN = "socket.socket.pytest.test"
 STACK = {"flowspace_socket_domain": DOMAIN, "flowspace_livekit_domain": "livekit.socket.pytest.test"}
 APP_ORIGIN = "https://app.flowspace.test"  # the lab stack's flowspace_app_origin
 CURRENT = "/opt/flowspace-socket/current"
-FIREWALL_ONLY = "@tests/vars/firewall_only.yml"
-ONLY_LIVEKIT_STAND_IN = '{"prepare_upstream_ports": [7880]}'  # the socket port is the server's
 
 
 class Deployed:
@@ -65,20 +63,11 @@ class Deployed:
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory):
-    acme = pebble.ensure_running()
-    host = hosts.start(HOST_NAME, "debian12", SSH_PORT)
-    work = tmp_path_factory.mktemp("socket")
-    credentials = work / "credentials"
-    inventory = write_inventory(work / "hosts.json", {host.name: {
-        **ssh_host_vars(SSH_PORT), **STACK, "socket_server_credentials_dir": str(credentials)}})
-    prepared = run_playbook(inventory, "tests/playbooks/prepare_edge.yml", "-e", ONLY_LIVEKIT_STAND_IN)
-    assert prepared.returncode == 0, prepared.output[-3000:]
-    first = run_playbook(inventory, PLAYBOOK, "-e", FIREWALL_ONLY)
-    assert first.returncode == 0, first.output[-3000:]
-    site = Deployed(host, inventory, str(acme.issuing_chain_bundle()), credentials)
-    edge_client.wait_for_certificate(site.ip, DOMAIN, site.ca_file)
+    made = converge_behind_the_edge(tmp_path_factory.mktemp("socket"), HOST_NAME, SSH_PORT, STACK,
+                                    "socket_server_credentials_dir", [7880], PLAYBOOK, DOMAIN)
+    site = Deployed(made.host, made.inventory, made.ca_file, made.credentials)
     yield site
-    hosts.remove(host.name)
+    hosts.remove(made.host.name)
 
 
 def test_players_meet_in_a_space_through_caddy(deployed) -> None:

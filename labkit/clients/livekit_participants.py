@@ -3,7 +3,7 @@
 JSON line with what happened; exits non-zero when no sound arrived within the bound.
 
 Run as its own process: the SDK's native core resolves names and trusts CAs the system way,
-so the caller gives it a private /etc/hosts and SSL_CERT_FILE (see labkit/livekit_clients.py).
+so the caller gives it a private /etc/hosts and SSL_CERT_FILE (see labkit/clients/livekit_clients.py).
 
     python livekit_participants.py URL SPEAKER_TOKEN LISTENER_TOKEN SECONDS [STAY] [--relay]
 

@@ -1,4 +1,4 @@
-"""Connection options shared by the collection's Vercel modules."""
+"""Options shared by the collection's Vercel modules: the connection, and the project with its token."""
 
 
 class ModuleDocFragment:
@@ -22,4 +22,17 @@ options:
     description: Retries of a request that got 429, 5xx or no answer.
     type: int
     default: 4
+"""
+
+    # The project a module reads or writes, and the token that may (vercel.project).
+    PROJECT = r"""
+options:
+  project:
+    description: The project's id or name.
+    type: str
+    required: true
+  token:
+    description: Vercel API token (Bearer).
+    type: str
+    required: true
 """

@@ -1,7 +1,7 @@
 """The collection's one rule for each kind of value its roles and playbooks take, beside
 dns_name.py's: an IP address, a host:port, an e-mail address and a URL. Every check of such a
 value (the roles' validate.yml, the preflight) goes through here, by way of the Jinja tests of
-the same names (plugins/test/)."""
+the same names (plugins/test/value_kinds.py)."""
 
 import ipaddress
 import re

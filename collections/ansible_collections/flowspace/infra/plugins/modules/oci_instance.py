@@ -30,7 +30,7 @@ description:
     reserved public IP, both found by name and tag.
 author: FlowSpace infra (@flowspace)
 requirements: [oci]
-extends_documentation_fragment: [flowspace.infra.oci]
+extends_documentation_fragment: [flowspace.infra.oci, flowspace.infra.check_and_diff.check_only]
 options:
   name:
     description: The instance's display name (the reserved IP is C(<name>-ip)).
@@ -152,14 +152,6 @@ options:
       - Applies when the instance is launched; an existing instance is reported, not changed.
     type: bool
     default: false
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: none
-    description:
-      Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
 """
 
 EXAMPLES = r"""

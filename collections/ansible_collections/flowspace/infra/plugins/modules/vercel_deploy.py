@@ -24,7 +24,7 @@ description:
     (C(id) and C(readyState)); a newest deployment still queued or building is waited for.
 version_added: 0.2.0
 author: FlowSpace infra (@flowspace)
-extends_documentation_fragment: [flowspace.infra.vercel]
+extends_documentation_fragment: [flowspace.infra.vercel, flowspace.infra.check_and_diff.check_only]
 options:
   project:
     description: The project's id or name (not needed with O(hook_url)).
@@ -70,13 +70,7 @@ options:
     type: str
 attributes:
   check_mode:
-    support: full
-    description: Can run in check mode and return changed status prediction without modifying target.
     details: Reports the deployment it would start; sends no write (O(only_if_stale) reads the state).
-  diff_mode:
-    support: none
-    description:
-      Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
 """
 
 EXAMPLES = r"""

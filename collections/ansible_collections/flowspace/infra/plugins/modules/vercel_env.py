@@ -26,12 +26,11 @@ description:
     them in RV(written).
 version_added: 0.2.0
 author: FlowSpace infra (@flowspace)
-extends_documentation_fragment: [flowspace.infra.vercel]
+extends_documentation_fragment:
+  - flowspace.infra.vercel
+  - flowspace.infra.vercel.project
+  - flowspace.infra.check_and_diff
 options:
-  project:
-    description: The project's id or name.
-    type: str
-    required: true
   variables:
     description: The variables to declare.
     type: list
@@ -92,19 +91,10 @@ options:
         random secret (the project's Vercel play generates one and keeps it on the controller).
         A stable key also means rotating the token does not rewrite every managed variable.
     type: str
-  token:
-    description: Vercel API token (Bearer).
-    type: str
-    required: true
 attributes:
   check_mode:
-    support: full
-    description: Can run in check mode and return changed status prediction without modifying target.
     details: Reads the variables; sends no write request.
   diff_mode:
-    support: full
-    description:
-      Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     details: Plain values are shown as they are; other values only as whether they change.
 """
 

@@ -10,25 +10,10 @@ description:
     token or a missing project, with Vercel's own error code and message.
 version_added: 0.3.0
 author: FlowSpace infra (@flowspace)
-extends_documentation_fragment: [flowspace.infra.vercel]
-options:
-  project:
-    description: The project's id or name.
-    type: str
-    required: true
-  token:
-    description: Vercel API token (Bearer).
-    type: str
-    required: true
-attributes:
-  check_mode:
-    support: full
-    description: Can run in check mode and return changed status prediction without modifying target.
-    details: Reads the project in check mode too (it changes nothing).
-  diff_mode:
-    support: none
-    description:
-      Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
+extends_documentation_fragment:
+  - flowspace.infra.vercel
+  - flowspace.infra.vercel.project
+  - flowspace.infra.read_only
 """
 
 EXAMPLES = r"""

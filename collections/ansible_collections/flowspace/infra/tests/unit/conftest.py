@@ -84,36 +84,32 @@ def run_module(capsys, monkeypatch, tmp_path):
     return run
 
 
+def on_virtual_clock(stand_in, monkeypatch, *modules):
+    """Yields the stand-in with the modules sleeping on its virtual clock (`stand_in.clock`),
+    then closes it."""
+    stand_in.clock = VirtualClock()
+    for module in modules:
+        monkeypatch.setattr(module, "time", stand_in.clock)
+    yield stand_in
+    stand_in.close()
+
+
 @pytest.fixture
 def oci_api(tmp_path, monkeypatch):
     """The OCI API emulator on a loopback port, for one test (see stand_ins.py); the OCI modules
     sleep on a virtual clock (`oci_api.clock.slept` lists what they waited)."""
-    api = OciApi(tmp_path)
-    api.clock = VirtualClock()
-    for module in (oci_common, oci_instance):
-        monkeypatch.setattr(module, "time", api.clock)
-    yield api
-    api.close()
+    yield from on_virtual_clock(OciApi(tmp_path), monkeypatch, oci_common, oci_instance)
 
 
 @pytest.fixture
 def vercel(monkeypatch):
     """The Vercel API emulator with the project `flowspace`, for one test (see stand_ins.py); the
     Vercel modules sleep on a virtual clock (`vercel.clock.slept`)."""
-    api = VercelApi()
-    api.clock = VirtualClock()
-    for module in (vercel_api, vercel_deploy):
-        monkeypatch.setattr(module, "time", api.clock)
-    yield api
-    api.close()
+    yield from on_virtual_clock(VercelApi(), monkeypatch, vercel_api, vercel_deploy)
 
 
 @pytest.fixture
 def resolver(monkeypatch):
     """A DNS resolver's stand-in on a loopback port (`resolver.records`, `resolver.address`);
     dns_check sleeps on a virtual clock (`resolver.clock.slept`)."""
-    server = DnsServer()
-    server.clock = VirtualClock()
-    monkeypatch.setattr(dns_check, "time", server.clock)
-    yield server
-    server.close()
+    yield from on_virtual_clock(DnsServer(), monkeypatch, dns_check)

@@ -5,7 +5,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.flowspace.infra.plugins.filter.app import flowspace_app_env
 from ansible_collections.flowspace.infra.plugins.module_utils.dns_name import dns_name_error
-from ansible_collections.flowspace.infra.plugins.test.dns_name import TestModule
+from ansible_collections.flowspace.infra.plugins.test.value_kinds import TestModule
 
 NAMES = ["space-socket.flow-coder.com", "a.b", "xn--bcher-kva.example", "socket.debian12.molecule.test",
          "trailing.dot.example.", "A.EXAMPLE.COM", "a" * 63 + ".example"]

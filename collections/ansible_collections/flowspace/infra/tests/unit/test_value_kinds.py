@@ -3,15 +3,11 @@ through the Jinja tests the roles and playbooks use."""
 
 import pytest
 
-from ansible_collections.flowspace.infra.plugins.test.email_address import TestModule as EmailTests
-from ansible_collections.flowspace.infra.plugins.test.host_port import TestModule as HostPortTests
-from ansible_collections.flowspace.infra.plugins.test.ip_address import TestModule as IpTests
-from ansible_collections.flowspace.infra.plugins.test.url import TestModule as UrlTests
+from ansible_collections.flowspace.infra.plugins.test.value_kinds import TestModule
 
-ip_address = IpTests().tests()["ip_address"]
-host_port = HostPortTests().tests()["host_port"]
-email_address = EmailTests().tests()["email_address"]
-url = UrlTests().tests()["url"]
+TESTS = TestModule().tests()
+ip_address, host_port = TESTS["ip_address"], TESTS["host_port"]
+email_address, url = TESTS["email_address"], TESTS["url"]
 
 
 @pytest.mark.parametrize(("value", "options", "expected"), [

@@ -4,14 +4,8 @@ reads, what it leaves alone, the errors a user sees, and values never shown."""
 import pytest
 
 from ansible_collections.flowspace.infra.plugins.modules import vercel_env
+from ansible_collections.flowspace.infra.tests.unit.vercel_cases import VARIABLES
 
-VARIABLES = [
-    {"key": "NEXT_PUBLIC_SOCKET_URL", "value": "https://socket.example.test", "type": "plain"},
-    {"key": "LIVEKIT_URL", "value": "wss://livekit.example.test"},
-    {"key": "LIVEKIT_API_SECRET", "value": "a-secret-that-is-long-enough-0123456789",
-     "type": "sensitive", "target": ["production", "preview"]},
-    {"key": "PREVIEW_ONLY", "value": "preview-only-value", "target": ["preview"]},
-]
 ENV_PATH = "/v10/projects/flowspace/env"
 
 
