@@ -31,6 +31,11 @@ from ansible_collections.flowspace.infra.plugins.module_utils.cache_dir import f
 
 
 class LookupModule(LookupBase):
+    """The folder by its rule, or the paths of the names given inside it (credentials_dir
+    reuses this with its own rule)."""
+
+    folder = staticmethod(flowspace_cache_dir)
+
     def run(self, terms, variables=None, **kwargs):
-        base = flowspace_cache_dir()
+        base = self.folder()
         return [f"{base}/{term}" for term in terms] if terms else [base]

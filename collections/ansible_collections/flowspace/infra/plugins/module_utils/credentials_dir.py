@@ -1,0 +1,10 @@
+"""The one rule for where a controller keeps the secrets the stack generates (LiveKit keys, the
+socket signing secret, Redis passwords, the Vercel fingerprint key, each in a folder of its
+own): $FLOWSPACE_CREDENTIALS_DIR, else ~/.config/flowspace/credentials."""
+
+import os
+
+
+def flowspace_credentials_dir(environ=None):
+    environ = os.environ if environ is None else environ
+    return environ.get("FLOWSPACE_CREDENTIALS_DIR") or os.path.expanduser("~/.config/flowspace/credentials")
