@@ -65,10 +65,10 @@ ROLES = sorted(path.parent.parent for path in (REPO_ROOT / "roles").glob("*/meta
 @pytest.mark.parametrize("role", ROLES, ids=[role.name for role in ROLES])
 def test_role_readme_variables_are_the_argument_spec(role: Path) -> None:
     """The README's table is generated from the spec (names, types, defaults, meanings): an edit
-    to either alone fails here until `python tools/role_readme.py` is run."""
+    to either alone fails here until `./flowspace readmes` is run."""
     readme = (role / "README.md").read_text()
     assert role_readme.rendered(role) == readme, (
-        f"{role.name}/README.md's variables table is not its spec's; run python tools/role_readme.py")
+        f"{role.name}/README.md's variables table is not its spec's; run ./flowspace readmes")
     missing = sorted(name for name in role_options(role) if f"| `{name}` |" not in readme)
     assert not missing, f"{role.name}/README.md has no row for {missing}"
 
