@@ -7,4 +7,5 @@ import os
 
 def flowspace_credentials_dir(environ=None):
     environ = os.environ if environ is None else environ
-    return environ.get("FLOWSPACE_CREDENTIALS_DIR") or os.path.expanduser("~/.config/flowspace/credentials")
+    # A "~" in the setting is the controller user's home, as in the default.
+    return os.path.expanduser(environ.get("FLOWSPACE_CREDENTIALS_DIR") or "~/.config/flowspace/credentials")

@@ -10,6 +10,11 @@ def test_the_explicit_folder_wins():
     assert flowspace_credentials_dir({"FLOWSPACE_CREDENTIALS_DIR": "/run/secrets/fs"}) == "/run/secrets/fs"
 
 
+def test_a_home_relative_setting_is_expanded():
+    setting = {"FLOWSPACE_CREDENTIALS_DIR": "~/vault/credentials"}
+    assert flowspace_credentials_dir(setting) == os.path.expanduser("~/vault/credentials")
+
+
 def test_an_empty_setting_is_no_setting():
     assert flowspace_credentials_dir({"FLOWSPACE_CREDENTIALS_DIR": ""}) == os.path.expanduser(
         "~/.config/flowspace/credentials")
