@@ -49,10 +49,12 @@ def pytest_collection_modifyitems(config, items) -> None:
     wanted = config.getoption("site_flavour")
     if not wanted:
         return
-    others = [item for item in items if site_flavour(item) not in wanted]
+    kept, others = [], []
+    for item in items:
+        (kept if site_flavour(item) in wanted else others).append(item)
     if others:
         config.hook.pytest_deselected(items=others)
-        items[:] = [item for item in items if site_flavour(item) in wanted]
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")
@@ -78,8 +80,9 @@ def sites(tmp_path_factory, request):
     def get(flavour: str):
         # Two processes making one site host would fight over its container: a test that uses
         # a host its process was not given must say so with its mark.
+        # (A session fixture's request names no test: pytest's report names the one that failed.)
         assert not wanted or flavour in wanted, (
-            f"{request.node.nodeid} uses the {flavour} site host in a run limited to {wanted}: "
+            f"this test uses the {flavour} site host in a run limited to {wanted}: "
             f"mark it @pytest.mark.site_flavour({flavour!r})")
         if flavour not in made:
             port, production_methods = SITE_HOSTS[flavour]

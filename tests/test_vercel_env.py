@@ -17,7 +17,6 @@ PLAYBOOK = "tests/playbooks/vercel_env.yml"
 SYNC = "Sync"
 
 
-
 class Vercel:
     def __init__(self, api: EmulatorClient, project: dict, inventory, tmp_path):
         self.api, self.project, self.inventory, self.tmp_path = api, project, inventory, tmp_path
